@@ -1,0 +1,38 @@
+"""Losses of generative models: pure functions of network outputs.
+
+Adversarial objectives are named `<family>_<role>_loss` (as in TF-GAN) and
+take discriminator logits; `get(name)` returns a matched
+generator/discriminator pair. `gradient_penalty` is the WGAN-GP regularizer.
+"""
+
+from keras_gen.losses.adversarial import ADVERSARIAL_LOSSES
+from keras_gen.losses.adversarial import AdversarialLoss
+from keras_gen.losses.adversarial import get
+from keras_gen.losses.adversarial import hinge_discriminator_loss
+from keras_gen.losses.adversarial import hinge_generator_loss
+from keras_gen.losses.adversarial import least_squares_discriminator_loss
+from keras_gen.losses.adversarial import least_squares_generator_loss
+from keras_gen.losses.adversarial import minimax_discriminator_loss
+from keras_gen.losses.adversarial import minimax_generator_loss
+from keras_gen.losses.adversarial import non_saturating_discriminator_loss
+from keras_gen.losses.adversarial import non_saturating_generator_loss
+from keras_gen.losses.adversarial import wasserstein_discriminator_loss
+from keras_gen.losses.adversarial import wasserstein_generator_loss
+from keras_gen.losses.penalties import gradient_penalty
+
+__all__ = [
+    "ADVERSARIAL_LOSSES",
+    "AdversarialLoss",
+    "get",
+    "gradient_penalty",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
+    "least_squares_discriminator_loss",
+    "least_squares_generator_loss",
+    "minimax_discriminator_loss",
+    "minimax_generator_loss",
+    "non_saturating_discriminator_loss",
+    "non_saturating_generator_loss",
+    "wasserstein_discriminator_loss",
+    "wasserstein_generator_loss",
+]
