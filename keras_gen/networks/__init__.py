@@ -1,0 +1,11 @@
+"""Network architectures: generators, discriminators (critics), encoders.
+
+A network knows nothing about losses or training; the models in
+`keras_gen.models` own the training algorithms.
+"""
+
+from keras_gen.networks.dcgan import build_dcgan_discriminator
+from keras_gen.networks.dcgan import build_dcgan_generator
+from keras_gen.networks.mlp import build_mlp_discriminator
+from keras_gen.networks.mlp import build_mlp_generator
+from keras_gen.networks.defaults import build_default_networks

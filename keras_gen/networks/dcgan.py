@@ -1,0 +1,162 @@
+"""Convolutional generators and discriminators (Radford et al. 2015).
+
+The networks follow the DCGAN guidelines: strided (transposed) convolutions
+instead of pooling, batch norm in the generator, ReLU in the generator and
+LeakyReLU(0.2) in the discriminator, tanh output. Batch norm uses
+`synchronized=True`, so under `tf.distribute` the statistics are those of the
+global batch and training does not depend on the number of replicas.
+"""
+
+import keras
+
+from keras_gen.networks.conditioning import label_channel, label_embedding
+
+
+def _num_upsamplings(image_shape):
+    """How many stride-2 stages take a small seed map to `image_shape`.
+
+    Halves the side while it stays even and above 4: 28 -> 14 -> 7 (2 stages),
+    32 -> 16 -> 8 -> 4 (3 stages), 64 -> 4 (4 stages).
+    """
+    height, width = image_shape[:2]
+    stages = 0
+    while height % 2 == 0 and width % 2 == 0 and min(height, width) > 4:
+        height, width, stages = height // 2, width // 2, stages + 1
+    if stages == 0:
+        raise ValueError(
+            f"image_shape={tuple(image_shape)} cannot be reached by stride-2 "
+            "upsampling: height and width must be even (e.g. 28, 32, 64)."
+        )
+    return stages, (height, width)
+
+
+def _check_image_shape(image_shape):
+    image_shape = tuple(image_shape)
+    if len(image_shape) != 3:
+        raise ValueError(
+            "Expected image_shape=(height, width, channels), received "
+            f"image_shape={image_shape}."
+        )
+    return image_shape
+
+
+def build_dcgan_generator(
+    latent_dim,
+    image_shape,
+    base_filters=64,
+    kernel_size=5,
+    batch_norm=True,
+    num_classes=None,
+    name="generator",
+):
+    """Builds the DCGAN generator: dense seed map, then transposed convs.
+
+    For `image_shape=(28, 28, 1)` and `base_filters=64`:
+    z -> 7x7x128 -> 14x14x64 -> 28x28x1 (tanh).
+
+    Args:
+        latent_dim: int, size of the latent vector z.
+        image_shape: tuple `(height, width, channels)`.
+        base_filters: int, filters of the last hidden stage; each earlier
+            stage doubles it.
+        kernel_size: int, transposed-convolution kernel size.
+        batch_norm: bool, batch norm after every hidden layer (as in the
+            paper; switching it off makes MNIST training collapse easily).
+        num_classes: int or None. If set, the network takes `[latent, label]`.
+        name: str, the model name.
+
+    Returns:
+        A functional `keras.Model` mapping `(batch, latent_dim)` to images in
+        [-1, 1].
+    """
+    image_shape = _check_image_shape(image_shape)
+    stages, (height, width) = _num_upsamplings(image_shape)
+    latent = keras.Input((latent_dim,), name="latent")
+    inputs, x = [latent], latent
+    if num_classes is not None:
+        label = keras.Input((), dtype="int32", name="label")
+        inputs.append(label)
+        x = keras.layers.Concatenate()([x, label_embedding(label, num_classes)])
+
+    def normalize_and_activate(x):
+        if batch_norm:
+            x = keras.layers.BatchNormalization(synchronized=True)(x)
+        return keras.layers.ReLU()(x)
+
+    filters = base_filters * 2 ** (stages - 1)
+    x = keras.layers.Dense(height * width * filters, use_bias=not batch_norm)(x)
+    x = normalize_and_activate(x)
+    x = keras.layers.Reshape((height, width, filters))(x)
+    for stage in range(stages - 1):
+        filters //= 2
+        x = keras.layers.Conv2DTranspose(
+            filters, kernel_size, strides=2, padding="same",
+            use_bias=not batch_norm,
+        )(x)
+        x = normalize_and_activate(x)
+    images = keras.layers.Conv2DTranspose(
+        image_shape[-1], kernel_size, strides=2, padding="same",
+        activation="tanh", name="images",
+    )(x)
+    return keras.Model(inputs if num_classes else latent, images, name=name)
+
+
+def build_dcgan_discriminator(
+    image_shape,
+    base_filters=64,
+    kernel_size=5,
+    normalization="batch",
+    dropout=0.0,
+    num_classes=None,
+    name="discriminator",
+):
+    """Builds the DCGAN discriminator: strided convs, then one logit.
+
+    For `image_shape=(28, 28, 1)` and `base_filters=64`:
+    28x28x1 -> 14x14x64 -> 7x7x128 -> logit.
+
+    Args:
+        image_shape: tuple `(height, width, channels)`.
+        base_filters: int, filters of the first stage; each later stage
+            doubles it.
+        kernel_size: int, convolution kernel size.
+        normalization: `"batch"` (DCGAN), `"layer"` (the WGAN-GP paper's
+            choice for critics: per-example, so the gradient penalty stays
+            per-example), or `None`. Never on the first layer.
+        dropout: float, dropout rate after each stage (0 disables).
+        num_classes: int or None. If set, the network takes `[image, label]`
+            and sees the label as an extra input channel.
+        name: str, the model name.
+
+    Returns:
+        A functional `keras.Model` with output shape `(batch, 1)` (logits).
+    """
+    image_shape = _check_image_shape(image_shape)
+    if normalization not in ("batch", "layer", None):
+        raise ValueError(
+            "normalization must be 'batch', 'layer' or None, received "
+            f"normalization={normalization!r}."
+        )
+    stages, _ = _num_upsamplings(image_shape)
+    image = keras.Input(image_shape, name="image")
+    inputs, x = [image], image
+    if num_classes is not None:
+        label = keras.Input((), dtype="int32", name="label")
+        inputs.append(label)
+        x = keras.layers.Concatenate()(
+            [x, label_channel(label, num_classes, image_shape[:2])]
+        )
+    filters = base_filters
+    for stage in range(stages):
+        x = keras.layers.Conv2D(filters, kernel_size, strides=2, padding="same")(x)
+        if stage > 0 and normalization == "batch":
+            x = keras.layers.BatchNormalization(synchronized=True)(x)
+        elif stage > 0 and normalization == "layer":
+            x = keras.layers.LayerNormalization(axis=[1, 2, 3])(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout)(x)
+        filters *= 2
+    x = keras.layers.Flatten()(x)
+    logits = keras.layers.Dense(1, name="logits")(x)
+    return keras.Model(inputs if num_classes else image, logits, name=name)

@@ -1,0 +1,158 @@
+"""The GAN family against the shared model contract, on tiny configs."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_gen import models
+from tests import model_test_case
+
+IMAGE_SHAPE = (8, 8, 1)
+NUM_CLASSES = 3
+
+
+def _make(name):
+    """A tiny, compiled model of each kind (a few thousand weights)."""
+    tiny_conv = dict(image_shape=IMAGE_SHAPE, latent_dim=4, base_filters=4, seed=1)
+    model = {
+        "gan": lambda: models.GAN(
+            data_shape=(2,), latent_dim=2, hidden_units=(8, 8), seed=1
+        ),
+        "gan_images": lambda: models.GAN(
+            data_shape=IMAGE_SHAPE, latent_dim=4, hidden_units=(16, 16), seed=1
+        ),
+        "dcgan": lambda: models.DCGAN(**tiny_conv),
+        "wgan": lambda: models.WGAN(**tiny_conv),
+        "wgan_gp": lambda: models.WGANGP(**tiny_conv),
+        "wgan_gp_flat": lambda: models.WGANGP(
+            image_shape=(2,), latent_dim=2, seed=1
+        ),
+        "conditional_gan": lambda: models.ConditionalGAN(
+            num_classes=NUM_CLASSES, **tiny_conv
+        ),
+    }[name]()
+    model.compile()
+    return model
+
+
+MODEL_NAMES = [
+    "gan", "gan_images", "dcgan", "wgan", "wgan_gp", "wgan_gp_flat",
+    "conditional_gan",
+]
+
+
+def _data(model, num_examples=8):
+    rng = np.random.default_rng(0)
+    if model.is_image_model:
+        x = rng.uniform(-1, 1, (num_examples, *model.data_shape))
+    else:
+        x = rng.normal(size=(num_examples, *model.data_shape))
+    labels = (
+        rng.integers(0, model.num_classes, num_examples).astype("int32")
+        if model.is_conditional
+        else None
+    )
+    return x.astype("float32"), labels
+
+
+def _labels(model, n=5):
+    return np.arange(n) % model.num_classes if model.is_conditional else None
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_train(name):
+    model = _make(name)
+    expected = ("d_loss", "g_loss") + (
+        ("gradient_penalty",) if isinstance(model, models.WGANGP) else ()
+    )
+    model_test_case.run_train_test(model, _data(model), expected)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_generate(name):
+    model = _make(name)
+    model_test_case.run_generate_test(model, labels=_labels(model))
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_save_and_reload(name, tmp_path):
+    model = _make(name)
+    model_test_case.run_saving_test(
+        model, _data(model), tmp_path, labels=_labels(model, 4)
+    )
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_distribute(name):
+    model = _make(name)
+    model_test_case.run_distribute_test(lambda: _make(name), _data(model))
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_bad_input(name):
+    model = _make(name)
+    model_test_case.run_bad_input_test(model, _data(model))
+
+
+def test_wgan_clips_every_critic_weight():
+    model = _make("wgan")
+    model.compile(clip_value=0.02)
+    model.fit(*_data(model), epochs=1, verbose=0)
+    for weight in model.discriminator.trainable_variables:
+        assert np.abs(weight.numpy()).max() <= 0.02 + 1e-7, weight.path
+
+
+def test_compile_defaults_follow_the_papers():
+    wgan_gp = _make("wgan_gp")
+    assert wgan_gp.d_steps == 5 and wgan_gp.gradient_penalty_weight == 10.0
+    for optimizer in (wgan_gp.g_optimizer, wgan_gp.d_optimizer):
+        config = optimizer.get_config()
+        assert type(optimizer) is keras.optimizers.Adam
+        assert (config["learning_rate"], config["beta_1"], config["beta_2"]) == (
+            pytest.approx(1e-4), 0.5, 0.9,
+        )
+    wgan = _make("wgan")
+    assert wgan.d_steps == 5 and wgan.clip_value == 0.01
+    assert type(wgan.d_optimizer) is keras.optimizers.RMSprop
+    dcgan = _make("dcgan")
+    assert dcgan.d_steps == 1 and dcgan.adversarial_loss.name == "non_saturating"
+    # The WGAN-GP critic has no batch norm: the penalty is per example.
+    layer_types = {type(layer).__name__ for layer in wgan_gp.discriminator.layers}
+    assert "BatchNormalization" not in layer_types
+
+
+def test_compile_overrides_and_errors():
+    gan = _make("gan")
+    gan.compile(loss="hinge", d_steps=2)
+    assert gan.adversarial_loss.name == "hinge" and gan.d_steps == 2
+    gan.fit(*_data(gan), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="least_squares"):
+        gan.compile(loss="least_square")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        gan.compile(loss="hinge", label_smoothing=0.1)
+    with pytest.raises(TypeError, match="clip_value"):
+        gan.compile(clip_value=0.1)
+    with pytest.raises(ValueError, match="d_steps"):
+        gan.compile(d_steps=0)
+
+
+def test_fit_before_compile_is_a_clear_error():
+    model = models.GAN(data_shape=(2,), latent_dim=2, hidden_units=(4,))
+    with pytest.raises(RuntimeError, match="compile"):
+        model.fit(np.zeros((4, 2), "float32"), verbose=0)
+
+
+def test_user_networks_are_used_as_given():
+    generator = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(2)], name="my_generator"
+    )
+    discriminator = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(1)], name="my_critic"
+    )
+    model = models.WGANGP(
+        latent_dim=3, generator=generator, discriminator=discriminator
+    )
+    assert model.generator is generator and model.discriminator is discriminator
+    assert model.data_shape == (2,)
+    model.compile()
+    model.fit(np.random.normal(size=(8, 2)).astype("float32"), verbose=0)
