@@ -420,6 +420,9 @@ class AdversarialModel(keras.Model):
                 f"Call {type(self).__name__}.compile() before fit(); with no "
                 "arguments it uses the paper's optimizers and settings."
             )
+        if isinstance(x, tf.data.Dataset):
+            # A dataset shuffles itself; Keras warns if asked to again.
+            kwargs.setdefault("shuffle", False)
         batch = self._first_batch(x, y)
         if batch is not None:
             bx, by = batch

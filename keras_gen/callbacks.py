@@ -1,0 +1,103 @@
+"""Keras callbacks for training generative models with `fit`."""
+
+import json
+import os
+
+import keras
+import numpy as np
+
+from keras_gen.utils import files
+from keras_gen.utils import images
+
+
+def sample_picture(model, num_samples=64, seed=0, reference=None):
+    """A picture of a model's samples: an image grid, or a 2-D scatter plot.
+
+    Conditional models get labels `0, 1, 2, ...` in turn (one class per
+    column of a 10-wide grid for 10 classes). For 2-D data, `reference`
+    points (e.g. real data) are drawn in grey under the samples.
+    """
+    labels = (
+        np.arange(num_samples) % model.num_classes if model.is_conditional else None
+    )
+    samples = model.generate(num_samples, seed=seed, labels=labels)
+    if model.is_image_model:
+        columns = model.num_classes if model.is_conditional else None
+        return images.image_grid(samples, columns=columns)
+    if model.data_shape != (2,):
+        raise ValueError(
+            "Only images and 2-D points can be drawn; this model generates "
+            f"data of shape {model.data_shape}."
+        )
+    point_sets, colors = [samples], [(220, 60, 30)]
+    if reference is not None:
+        point_sets, colors = [reference, samples], [(150, 150, 150), (220, 60, 30)]
+    return images.scatter_plot(point_sets, colors)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Saves a PNG of samples (fixed noise) after every epoch.
+
+    Args:
+        directory: str, where `samples_epoch_001.png`, ... are written.
+        num_samples: int, number of samples in the picture.
+        seed: int, the noise seed, the same every epoch so pictures compare.
+        reference: optional `(n, 2)` array of real points for 2-D data.
+    """
+
+    def __init__(self, directory, num_samples=64, seed=0, reference=None):
+        super().__init__()
+        self.directory = directory
+        self.num_samples = num_samples
+        self.seed = seed
+        self.reference = reference
+
+    def on_epoch_end(self, epoch, logs=None):
+        picture = sample_picture(
+            self.model, self.num_samples, self.seed, self.reference
+        )
+        images.save_png(
+            os.path.join(self.directory, f"samples_epoch_{epoch + 1:03d}.png"),
+            picture,
+        )
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Saves the model (with optimizer state) after every epoch, atomically.
+
+    Writes `model.keras` through a temporary file and a rename, then
+    `training_state.json` with the number of epochs done, so a crashed run
+    resumes from its last complete epoch (`keras-gen train --resume`).
+
+    Args:
+        directory: str, where `model.keras` and `training_state.json` go.
+    """
+
+    MODEL_FILE = "model.keras"
+    STATE_FILE = "training_state.json"
+
+    def __init__(self, directory):
+        super().__init__()
+        self.directory = directory
+
+    def on_epoch_end(self, epoch, logs=None):
+        files.save_model_atomically(
+            self.model, os.path.join(self.directory, self.MODEL_FILE)
+        )
+        state = {
+            "epochs_done": epoch + 1,
+            "logs": {k: float(v) for k, v in (logs or {}).items()},
+        }
+        files.atomic_write_bytes(
+            os.path.join(self.directory, self.STATE_FILE),
+            json.dumps(state, indent=2).encode(),
+        )
+
+    @classmethod
+    def epochs_done(cls, directory):
+        """Epochs completed by a checkpoint in `directory` (0 if none)."""
+        path = os.path.join(directory, cls.STATE_FILE)
+        if not os.path.exists(path):
+            return 0
+        with open(path) as f:
+            return int(json.load(f)["epochs_done"])
