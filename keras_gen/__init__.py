@@ -7,6 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_gen import data  # noqa: E402
 from keras_gen import losses  # noqa: E402
+from keras_gen import metrics  # noqa: E402
 from keras_gen import models  # noqa: E402
 from keras_gen import networks  # noqa: E402
 from keras_gen.version import __version__  # noqa: E402

@@ -30,6 +30,7 @@ class WGAN(AdversarialModel):
         discriminator: optional `keras.Model` data -> score (the critic; its
             output is unbounded, not a probability).
         base_filters: int, width of the default convolutional networks.
+        hidden_units: tuple of ints, widths of the default MLPs (flat data).
         seed: int or None, seeds the model's noise.
         **kwargs: passed to `keras.Model`.
 
@@ -50,7 +51,7 @@ class WGAN(AdversarialModel):
         https://arxiv.org/abs/1701.07875
     """
 
-    _network_args = ("image_shape", "base_filters")
+    _network_args = ("image_shape", "base_filters", "hidden_units")
     compile_defaults = {"clip_value": 0.01, "d_steps": 5}
     critic_normalization = "batch"
 
@@ -61,18 +62,22 @@ class WGAN(AdversarialModel):
         generator=None,
         discriminator=None,
         base_filters=64,
+        hidden_units=(256, 512),
         seed=None,
         **kwargs,
     ):
         image_shape = tuple(image_shape)
+        hidden_units = tuple(hidden_units)
         generator, discriminator = build_default_networks(
             image_shape, latent_dim, generator, discriminator,
             base_filters=base_filters,
+            hidden_units=hidden_units,
             critic_normalization=self.critic_normalization,
         )
         super().__init__(generator, discriminator, latent_dim, seed=seed, **kwargs)
         self.image_shape = image_shape
         self.base_filters = base_filters
+        self.hidden_units = hidden_units
 
     def default_optimizers(self):
         return keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5)
