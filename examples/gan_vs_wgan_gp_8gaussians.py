@@ -9,7 +9,8 @@ onto a few modes; WGAN-GP spreads over all eight.
 
     python examples/gan_vs_wgan_gp_8gaussians.py --epochs 20 --out runs/8gaussians
 
-Writes `OUT/gan_vs_wgan_gp.png` and `OUT/mode_coverage.json`.
+Writes `OUT/gan_vs_wgan_gp.png` (one panel per model of `--models`) and
+`OUT/mode_coverage.json`.
 """
 
 import argparse
@@ -46,7 +47,7 @@ def build(name, seed):
     return model
 
 
-def run(epochs, num_examples, num_samples, seed, out):
+def run(epochs, num_examples, num_samples, seed, out, model_names=("gan", "wgan_gp")):
     keras.utils.set_random_seed(seed)
     dataset = data.load(
         DATASET, batch_size=256, num_examples=num_examples, seed=seed
@@ -57,7 +58,7 @@ def run(epochs, num_examples, num_samples, seed, out):
         seed=seed,
     ).get_single_element().numpy()
     report, pictures = {}, []
-    for name in ("gan", "wgan_gp"):
+    for name in model_names:
         model = build(name, seed)
         start = time.perf_counter()
         history = model.fit(dataset, epochs=epochs, verbose=2)
@@ -77,9 +78,12 @@ def run(epochs, num_examples, num_samples, seed, out):
         ))
     os.makedirs(out, exist_ok=True)
     separator = np.full((pictures[0].shape[0], 8, 3), 255, "uint8")
+    row = [pictures[0]]
+    for picture in pictures[1:]:
+        row += [separator, picture]
     images.save_png(
-        os.path.join(out, "gan_vs_wgan_gp.png"),
-        np.concatenate([pictures[0], separator, pictures[1]], axis=1),
+        os.path.join(out, "_vs_".join(model_names) + ".png"),
+        np.concatenate(row, axis=1),
     )
     report["settings"] = {
         "epochs": epochs, "num_examples": num_examples, "batch_size": 256,
@@ -98,8 +102,11 @@ def main():
     parser.add_argument("--num-samples", type=int, default=2500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/8gaussians")
+    parser.add_argument("--models", nargs="+", default=["gan", "wgan_gp"],
+                        choices=["gan", "wgan_gp"])
     args = parser.parse_args()
-    run(args.epochs, args.num_examples, args.num_samples, args.seed, args.out)
+    run(args.epochs, args.num_examples, args.num_samples, args.seed, args.out,
+        args.models)
 
 
 if __name__ == "__main__":

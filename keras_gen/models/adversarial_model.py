@@ -465,9 +465,8 @@ class AdversarialModel(keras.Model):
             inputs = [latent[start:stop], labels[start:stop]] if (
                 labels is not None
             ) else latent[start:stop]
-            outputs.append(
-                ops.convert_to_numpy(self.generator(inputs, training=False))
-            )
+            # A compiled predict function, traced once per batch size.
+            outputs.append(self.generator.predict_on_batch(inputs))
         return np.concatenate(outputs).astype("float32")
 
     def _labels_for_generate(self, labels, num_samples):

@@ -95,6 +95,11 @@ class GAN(AdversarialModel):
         )
 
     def configure(self, loss, label_smoothing, d_steps):
+        if not isinstance(loss, str):
+            raise TypeError(
+                "loss must be the name of an objective, one of "
+                f"{losses.ADVERSARIAL_LOSSES}; received {loss!r}."
+            )
         self.adversarial_loss = losses.get(loss)
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(
