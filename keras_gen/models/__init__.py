@@ -1,6 +1,7 @@
 """Generative models: each a `keras.Model` trained with plain `fit`."""
 
 from keras_gen.models.adversarial_model import AdversarialModel
+from keras_gen.models.generative_model import GenerativeModel
 from keras_gen.models.conditional_gan import ConditionalGAN
 from keras_gen.models.dcgan import DCGAN
 from keras_gen.models.gan import GAN

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_gen import losses
 from keras_gen.models.wgan import WGAN
+from keras_gen.utils import distribution
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -69,8 +70,9 @@ class WGANGP(WGAN):
 
     def discriminator_step(self, real, labels, batch_size):
         fake = self._generate(self.sample_latent(batch_size), labels, True)
-        interpolation_weights = self._draw_per_example(
-            keras.random.uniform, batch_size, (1,) * len(self.data_shape)
+        interpolation_weights = distribution.draw_per_example(
+            keras.random.uniform, batch_size, (1,) * len(self.data_shape),
+            self.seed_generator,
         )
         with tf.GradientTape() as tape:
             critic_loss = losses.wasserstein_discriminator_loss(
