@@ -16,10 +16,12 @@ from keras_gen.data.catalog import get_info
 from keras_gen.data.catalog import list_datasets
 from keras_gen.data.loader import DatasetNotFoundError
 from keras_gen.data.loader import load
+from keras_gen.data.transforms import binarize
 from keras_gen.data.toy import mixture_centers
 from keras_gen.data.toy import mixture_stddev
 
 __all__ = [
+    "binarize",
     "DatasetInfo",
     "DatasetNotFoundError",
     "get_info",

@@ -9,3 +9,5 @@ from keras_gen.networks.dcgan import build_dcgan_generator
 from keras_gen.networks.mlp import build_mlp_discriminator
 from keras_gen.networks.mlp import build_mlp_generator
 from keras_gen.networks.defaults import build_default_networks
+from keras_gen.networks.autoencoder import build_conv_decoder
+from keras_gen.networks.autoencoder import build_conv_encoder
