@@ -387,3 +387,16 @@ def test_mixture_points_lie_near_their_labeled_center(name):
     distances = np.abs(x - data.mixture_centers(name)[y])
     assert distances.max() < 5 * data.mixture_stddev(name)
     assert set(y) == set(range(data.get_info(name).num_classes))
+
+
+def test_binarize_draws_pixels_with_their_intensity():
+    from keras_gen.data import binarize
+
+    images = np.full((200, 28, 28, 1), 0.5, "float32")  # p(white) = 0.75.
+    binary = binarize(images, seed=0).numpy()
+    assert set(np.unique(binary)) == {-1.0, 1.0}
+    assert abs((binary == 1.0).mean() - 0.75) < 0.01
+    np.testing.assert_array_equal(binary, binarize(images, seed=0).numpy())
+    assert not np.array_equal(binary, binarize(images, seed=1).numpy())
+    extremes = binarize(np.array([-1.0, 1.0], "float32")).numpy()
+    np.testing.assert_array_equal(extremes, [-1.0, 1.0])

@@ -332,8 +332,7 @@ class VAE(Autoencoder):
         self._check_batch_shapes(images, labels)
         self._check_values(images, labels)
         chunk = samples_per_chunk or max(1, min(num_samples, 5000 // batch_size))
-        num_chunks = math.ceil(num_samples / chunk)
-        estimate = self._compiled_log_likelihood(chunk, num_chunks)
+        estimate = self._compiled_log_likelihood(chunk, num_samples)
         results = []
         for index, start in enumerate(range(0, len(images), batch_size)):
             batch = images[start : start + batch_size]
@@ -344,12 +343,16 @@ class VAE(Autoencoder):
             )
             log_sum = estimate(batch, batch_labels, tf.constant([seed, index]))
             results.append(log_sum.numpy().astype("float64"))
-        # Chunks draw `chunk` samples each; the estimate uses all of them.
-        return np.concatenate(results) - math.log(chunk * num_chunks)
+        return np.concatenate(results) - math.log(num_samples)
 
-    def _compiled_log_likelihood(self, chunk, num_chunks):
-        """A `tf.function` returning logsumexp_k log w_k for one batch."""
-        key = (chunk, num_chunks)
+    def _compiled_log_likelihood(self, chunk, num_samples):
+        """A `tf.function` returning logsumexp_k log w_k for one batch.
+
+        Draws `chunk` samples of z at a time; samples past `num_samples` in
+        the last chunk are masked out.
+        """
+        key = (chunk, num_samples)
+        num_chunks = math.ceil(num_samples / chunk)
         cache = self.__dict__.setdefault("_log_likelihood_functions", {})
         if key in cache:
             return cache[key]
@@ -380,6 +383,10 @@ class VAE(Autoencoder):
                     )
                     + self.prior.log_prob(latent)
                     - posterior.log_prob(latent)
+                )
+                sample_index = step * chunk + tf.range(chunk)
+                log_weights = tf.where(
+                    (sample_index < num_samples)[:, None], log_weights, -np.inf
                 )
                 log_sum = tf.experimental.numpy.logaddexp(
                     log_sum, tf.reduce_logsumexp(log_weights, axis=0)

@@ -25,7 +25,8 @@ def _num_upsamplings(image_shape):
     if stages == 0:
         raise ValueError(
             f"image_shape={tuple(image_shape)} cannot be reached by stride-2 "
-            "upsampling: height and width must be even (e.g. 28, 32, 64)."
+            "upsampling: height and width must be even and above 4 (e.g. "
+            "8, 28, 32, 64)."
         )
     return stages, (height, width)
 
