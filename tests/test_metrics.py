@@ -35,3 +35,61 @@ def test_real_mixture_samples_cover_every_mode_and_collapse_covers_one():
     assert result["high_quality_fraction"] > 0.98  # 3 std in 2-D: 98.9%.
     collapsed = centers[3] + np.random.default_rng(0).normal(0, stddev, (500, 2))
     assert metrics.mode_coverage(collapsed, centers, stddev)["covered_modes"] == 1
+
+
+def test_frechet_distance_matches_a_direct_computation():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(400, 6))
+    b = rng.normal(loc=0.5, scale=1.5, size=(300, 6)) @ rng.normal(size=(6, 6))
+    mean_a, mean_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # tr((S_a S_b)^(1/2)) from the eigenvalues of the non-symmetric product.
+    trace_sqrt = np.sqrt(np.linalg.eigvals(cov_a @ cov_b).real.clip(0)).sum()
+    direct = (
+        ((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b)
+        - 2 * trace_sqrt
+    )
+    np.testing.assert_allclose(metrics.frechet_distance(a, b), direct, rtol=1e-8)
+    assert metrics.frechet_distance(a, a) < 1e-8
+
+
+def test_frechet_distance_of_1d_gaussians_by_hand():
+    # 1-D: d^2 = (m_a - m_b)^2 + (s_a - s_b)^2. Sets {-1, 1} and {2, 6}:
+    # means 0 and 4, sample std sqrt(2) and sqrt(8) = 2 sqrt(2):
+    # d^2 = 16 + (sqrt(2) - 2 sqrt(2))^2 = 16 + 2 = 18.
+    a, b = np.array([[-1.0], [1.0]]), np.array([[2.0], [6.0]])
+    np.testing.assert_allclose(metrics.frechet_distance(a, b), 18.0, rtol=1e-10)
+
+
+def test_frechet_distance_is_finite_for_singular_covariances():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(10, 50)), rng.normal(size=(12, 50))  # n < d.
+    distance = metrics.frechet_distance(a, b)
+    assert np.isfinite(distance) and distance > 0
+    assert metrics.frechet_distance(a, a) < 1e-6
+
+
+def test_kernel_inception_distance_by_hand():
+    # d = 1, k(u, v) = (u v + 1)^3. x = {0, 1}, y = {2, 3}:
+    # k_xx off-diagonal mean = k(0, 1) = 1; k_yy = k(2, 3) = 7^3 = 343;
+    # k_xy mean = (1 + 1 + 27 + 64) / 4 = 23.25; MMD^2 = 1 + 343 - 46.5.
+    x, y = np.array([[0.0], [1.0]]), np.array([[2.0], [3.0]])
+    kid = metrics.kernel_inception_distance(x, y, subset_size=2, num_subsets=3)
+    np.testing.assert_allclose(kid, 297.5)
+    rng = np.random.default_rng(0)
+    same = metrics.kernel_inception_distance(
+        rng.normal(size=(500, 4)), rng.normal(size=(500, 4)), subset_size=200,
+        num_subsets=10,
+    )
+    assert abs(same) < 0.05
+
+
+def test_precision_recall_by_hand():
+    real = np.arange(5, dtype="float32")[:, None]  # 0..4, k=1 radii all 1.
+    fake = np.array([[0.5], [10.0]], "float32")  # 0.5 is inside, 10 is not.
+    precision, recall = metrics.precision_recall(real, fake, k=1)
+    assert precision == 0.5
+    # The two fakes are each other's neighbour: radii 9.5 cover all of 0..4.
+    assert recall == 1.0
+    same = np.random.default_rng(0).normal(size=(300, 3))
+    assert metrics.precision_recall(same, same, k=3) == (1.0, 1.0)
