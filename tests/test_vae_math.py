@@ -4,6 +4,7 @@ import math
 
 import keras
 import numpy as np
+import pytest
 import tensorflow_probability as tfp
 
 from keras_gen import losses
@@ -169,3 +170,15 @@ def test_reconstruction_losses_by_hand():
     np.testing.assert_allclose(
         losses.binary_crossentropy_loss(images, outputs), [0.583612], rtol=1e-5
     )
+
+
+def test_labels_are_required_exactly_when_conditional():
+    cvae = models.CVAE(image_shape=IMAGE_SHAPE, num_classes=3, latent_dim=2, base_filters=2)
+    images = _binary_images(n=2)
+    with pytest.raises(ValueError, match="labels"):
+        cvae.encode(images)
+    with pytest.raises(ValueError, match="labels"):
+        cvae.decode(np.zeros((2, 2), "float32"))
+    vae = _tiny_vae()
+    with pytest.raises(ValueError, match="no labels"):
+        vae.elbo(images, labels=np.zeros(2, "int32"))

@@ -137,13 +137,21 @@ class Autoencoder(GenerativeModel):
             return images, ops.cast(ops.reshape(labels, (-1,)), "int32")
         return inputs, None
 
+    def _with_labels(self, tensor, labels):
+        """The network input: `tensor`, or `[tensor, labels]` if conditional."""
+        if self.is_conditional != (labels is not None):
+            raise ValueError(
+                f"{type(self).__name__} is "
+                + ("conditional: pass labels=." if self.is_conditional
+                   else "unconditional: it takes no labels.")
+            )
+        return tensor if labels is None else [tensor, labels]
+
     def _encode_params(self, images, labels, training=False):
-        inputs = images if labels is None else [images, labels]
-        return self.encoder(inputs, training=training)
+        return self.encoder(self._with_labels(images, labels), training=training)
 
     def _decode_output(self, latent, labels, training=False):
-        inputs = latent if labels is None else [latent, labels]
-        return self.decoder(inputs, training=training)
+        return self.decoder(self._with_labels(latent, labels), training=training)
 
     def _output_to_images(self, decoder_output):
         """Decoder outputs -> images in [-1, 1]."""
