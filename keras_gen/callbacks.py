@@ -101,3 +101,72 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             return 0
         with open(path) as f:
             return int(json.load(f)["epochs_done"])
+
+
+class EvaluationMetrics(keras.callbacks.Callback):
+    """Scores the model's samples every `every_n_epochs` epochs during `fit`.
+
+    Adds the chosen results of `keras_gen.metrics.evaluate` to the epoch's
+    logs, so they appear in the `History` and, for callbacks listed after
+    this one (e.g. `keras.callbacks.TensorBoard`), in their logs too.
+
+    Args:
+        metrics: names among `fid`, `kid`, `classifier_score`, `precision`,
+            `recall`, `label_accuracy`, `nll_nats`, `bits_per_dim`.
+        every_n_epochs: int, evaluate after every N-th epoch.
+        num_samples: int, samples drawn per evaluation.
+        dataset: str, the reference data set (`"mnist"`).
+        data_dir: str or None, where its files are.
+        nll_importance_samples: int, K of the likelihood estimate.
+        nll_examples: int or None, test images used for the likelihood.
+
+    Example:
+
+    ```python
+    model.fit(data, epochs=20, callbacks=[
+        keras_gen.callbacks.EvaluationMetrics(["fid", "classifier_score"],
+                                              every_n_epochs=5),
+        keras.callbacks.TensorBoard("logs"),
+    ])
+    ```
+    """
+
+    def __init__(
+        self,
+        metrics=("fid", "classifier_score"),
+        every_n_epochs=1,
+        num_samples=2000,
+        dataset="mnist",
+        data_dir=None,
+        nll_importance_samples=100,
+        nll_examples=1000,
+    ):
+        super().__init__()
+        self.metrics = tuple(metrics)
+        self.every_n_epochs = every_n_epochs
+        self.num_samples = num_samples
+        self.dataset = dataset
+        self.data_dir = data_dir
+        self.nll_importance_samples = nll_importance_samples
+        self.nll_examples = nll_examples
+        self._classifier = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_n_epochs or logs is None:
+            return
+        from keras_gen import metrics
+
+        self._classifier = self._classifier or metrics.MNISTClassifier()
+        results = metrics.evaluate(
+            self.model,
+            dataset=self.dataset,
+            num_samples=self.num_samples,
+            data_dir=self.data_dir,
+            nll_importance_samples=self.nll_importance_samples,
+            nll_examples=self.nll_examples,
+            likelihood=bool({"nll_nats", "bits_per_dim"} & set(self.metrics)),
+            classifier=self._classifier,
+        )
+        for name in self.metrics:
+            if name in results:
+                logs[name] = results[name]
