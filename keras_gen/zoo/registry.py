@@ -1,0 +1,246 @@
+"""The zoo: list, describe, load and save pretrained entries.
+
+An entry is a directory holding `model.keras` (the trainable model),
+`entry.json` (metadata with the sha256 of every other file), `card.md` (a
+model card) and usually `samples.png`. Shipped entries live in the
+repository's `zoo/` folder and are installed with the package (as
+`keras_gen/pretrained/`); more folders can be listed in the environment
+variable `KERAS_GEN_ZOO_PATH` (separated by `os.pathsep`).
+"""
+
+import difflib
+import os
+import shutil
+import tempfile
+
+import keras
+
+from keras_gen.version import __version__
+from keras_gen.zoo import remote
+from keras_gen.zoo.entry import CARD_FILE
+from keras_gen.zoo.entry import ENTRY_FILE
+from keras_gen.zoo.entry import MODEL_FILE
+from keras_gen.zoo.entry import SAMPLES_FILE
+from keras_gen.zoo.entry import Entry
+from keras_gen.zoo.entry import IntegrityError
+from keras_gen.zoo.entry import check_name
+from keras_gen.zoo.entry import sha256_of
+
+ZOO_PATH_ENV_VAR = "KERAS_GEN_ZOO_PATH"
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def zoo_dirs():
+    """The folders searched for entries, in order."""
+    dirs = [
+        d for d in os.environ.get(ZOO_PATH_ENV_VAR, "").split(os.pathsep) if d
+    ]
+    dirs += [
+        os.path.join(_PACKAGE_DIR, "pretrained"),  # Installed with the package.
+        os.path.join(os.path.dirname(_PACKAGE_DIR), "zoo"),  # A source checkout.
+    ]
+    return [d for d in dirs if os.path.isdir(d)]
+
+
+def _local_entries():
+    """name -> entry directory, the first folder of `zoo_dirs` winning."""
+    found = {}
+    for directory in zoo_dirs():
+        for name in sorted(os.listdir(directory)):
+            path = os.path.join(directory, name)
+            if name not in found and os.path.isfile(os.path.join(path, ENTRY_FILE)):
+                found[name] = path
+    return found
+
+
+def list_entries():
+    """Names of the entries available offline, sorted."""
+    return sorted(_local_entries())
+
+
+def _read_entry(directory):
+    with open(os.path.join(directory, ENTRY_FILE), encoding="utf-8") as f:
+        return Entry.from_json(f.read(), source=os.path.join(directory, ENTRY_FILE))
+
+
+def _unknown_name_error(name):
+    names = list_entries()
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    return ValueError(
+        f"Unknown zoo entry {name!r}.{hint} Available entries: "
+        f"{', '.join(names) or 'none'}."
+    )
+
+
+def resolve(name_or_path, cache_dir=None):
+    """The local directory of an entry given by name, path or URI.
+
+    Names are looked up in `zoo_dirs()`; an existing directory is used as
+    is; `https://`, `http://`, `gs://` and `file://` URIs are fetched into
+    the cache (checked against their sha256) first.
+    """
+    name_or_path = os.fspath(name_or_path)
+    if remote.is_remote(name_or_path):
+        return remote.fetch_entry(name_or_path, cache_dir)
+    if os.path.isdir(name_or_path):
+        return os.path.abspath(name_or_path)
+    if os.sep in name_or_path or name_or_path.startswith("."):
+        raise ValueError(f"No zoo entry directory at {name_or_path!r}.")
+    check_name(name_or_path)
+    entries = _local_entries()
+    if name_or_path not in entries:
+        raise _unknown_name_error(name_or_path)
+    return entries[name_or_path]
+
+
+def verify(directory):
+    """Checks every file of an entry against `entry.json`; returns the Entry.
+
+    Raises:
+        IntegrityError: if a listed file is missing or its sha256 differs,
+            or if `model.keras` is not listed.
+    """
+    entry = _read_entry(directory)
+    if MODEL_FILE not in entry.files:
+        raise IntegrityError(f"{directory}: entry.json lists no {MODEL_FILE}.")
+    for file_name, expected in entry.files.items():
+        path = os.path.join(directory, file_name)
+        if not os.path.isfile(path):
+            raise IntegrityError(f"{directory}: {file_name} is missing.")
+        actual = sha256_of(path)
+        if actual != expected:
+            raise IntegrityError(
+                f"{path} does not match its sha256 in entry.json (expected "
+                f"{expected[:12]}..., found {actual[:12]}...): the file is "
+                "corrupted or was changed. It was not loaded."
+            )
+    return entry
+
+
+def get_entry(name_or_path, cache_dir=None):
+    """The metadata (`Entry`) of an entry, its files verified."""
+    return verify(resolve(name_or_path, cache_dir))
+
+
+def load(name_or_path, compile=True, cache_dir=None):
+    """Loads an entry's trainable Keras model, after checking its files.
+
+    The `.keras` file is loaded with `safe_mode=True` (no arbitrary code),
+    and only once every file matches the sha256 recorded in `entry.json`.
+
+    Args:
+        name_or_path: an entry name (`"dcgan_mnist"`), an entry directory,
+            or a URI (`https://...`, `gs://...`, `file://...`) of one.
+        compile: bool, restore the compile state (optimizers included), so
+            the model is ready for more `fit`.
+        cache_dir: where remote entries are cached (default
+            `~/.cache/keras_gen`).
+
+    Returns:
+        The keras-gen model.
+
+    Example:
+
+    >>> gan = keras_gen.zoo.load("dcgan_mnist")  # doctest: +SKIP
+    >>> images = gan.generate(16, seed=0)  # doctest: +SKIP
+    """
+    from keras_gen import models  # noqa: F401  (registers the classes)
+
+    directory = resolve(name_or_path, cache_dir)
+    verify(directory)
+    return keras.saving.load_model(
+        os.path.join(directory, MODEL_FILE), compile=compile, safe_mode=True
+    )
+
+
+def _card_text(entry):
+    metrics = "\n".join(
+        f"| {name} | {value:.4g} |" if isinstance(value, float)
+        else f"| {name} | {value} |"
+        for name, value in sorted(entry.metrics.items())
+    ) or "| (none recorded) | |"
+    return f"""# {entry.name} (version {entry.version})
+
+{entry.description or f"A {entry.model_class} trained on {entry.dataset}."}
+
+- Model: `keras_gen.models.{entry.model_class}`, {entry.parameters:,} parameters,
+  latent size {entry.latent_dim}, samples of shape {tuple(entry.image_shape)}.
+- Data: {entry.dataset}.
+- Paper: {entry.paper or "-"}
+- License: {entry.license}
+
+## Measured
+
+| metric | value |
+| --- | --- |
+{metrics}
+
+![samples]({SAMPLES_FILE})
+"""
+
+
+def save(model, path, metadata, card=None, samples_png=None, overwrite=False):
+    """Saves a model as a zoo entry directory, atomically.
+
+    Everything is written into a temporary directory beside `path`, which
+    is then renamed: a crash never leaves a half-written entry.
+
+    Args:
+        model: a keras-gen model.
+        path: the entry directory to create; its base name is the entry name.
+        metadata: dict of `Entry` fields (`version`, `dataset`, `license`,
+            `paper`, `metrics`, `description`, ...); the rest is filled in
+            from the model.
+        card: str, the model card (markdown); generated from the metadata
+            when None.
+        samples_png: bytes of a PNG sample grid to ship, or None.
+        overwrite: bool, replace an existing entry at `path`.
+
+    Returns:
+        The `Entry` written.
+    """
+    path = os.path.abspath(os.fspath(path))
+    name = check_name(os.path.basename(path))
+    if os.path.exists(path) and not overwrite:
+        raise ValueError(f"{path} exists; pass overwrite=True to replace it.")
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{name}.", dir=parent)
+    try:
+        model.save(os.path.join(staging, MODEL_FILE))
+        if samples_png is not None:
+            with open(os.path.join(staging, SAMPLES_FILE), "wb") as f:
+                f.write(samples_png)
+        fields = {
+            "name": name,
+            "model_class": type(model).__name__,
+            "image_shape": list(model.data_shape),
+            "latent_dim": model.latent_dim,
+            "num_classes": model.num_classes,
+            "parameters": int(model.count_params()),
+            "keras_gen_version": __version__,
+            "keras_version": keras.__version__,
+            **metadata,
+        }
+        entry = Entry(**fields)
+        with open(os.path.join(staging, CARD_FILE), "w", encoding="utf-8") as f:
+            f.write(card if card is not None else _card_text(entry))
+        entry.files = {
+            file_name: sha256_of(os.path.join(staging, file_name))
+            for file_name in sorted(os.listdir(staging))
+        }
+        with open(os.path.join(staging, ENTRY_FILE), "w", encoding="utf-8") as f:
+            f.write(entry.to_json())
+        if os.path.exists(path):
+            # Move the old entry aside, the new one in, then drop the old.
+            retired = staging + ".old"
+            os.replace(path, retired)
+            os.replace(staging, path)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, path)
+    finally:
+        if os.path.exists(staging):
+            shutil.rmtree(staging)
+    return entry
