@@ -84,6 +84,11 @@ def resolve(name_or_path, cache_dir=None):
     if remote.is_remote(name_or_path):
         return remote.fetch_entry(name_or_path, cache_dir)
     if os.path.isdir(name_or_path):
+        if not os.path.isfile(os.path.join(name_or_path, ENTRY_FILE)):
+            raise ValueError(
+                f"{name_or_path!r} is a directory but not a zoo entry: it has "
+                f"no {ENTRY_FILE}."
+            )
         return os.path.abspath(name_or_path)
     if os.sep in name_or_path or name_or_path.startswith("."):
         raise ValueError(f"No zoo entry directory at {name_or_path!r}.")

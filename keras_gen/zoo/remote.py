@@ -13,6 +13,7 @@ import os
 import tempfile
 import urllib.parse
 import urllib.request
+import warnings
 
 from keras_gen.zoo.entry import ENTRY_FILE
 from keras_gen.zoo.entry import Entry
@@ -92,7 +93,15 @@ def fetch_entry(uri, cache_dir=None):
     directory = os.path.join(cache_dir or default_cache_dir(), f"{name}-{key}")
     os.makedirs(directory, exist_ok=True)
     staged_entry = os.path.join(directory, ENTRY_FILE + ".new")
-    _fetch_verified(f"{base}/{ENTRY_FILE}", staged_entry, pinned)
+    cached_entry = os.path.join(directory, ENTRY_FILE)
+    try:
+        _fetch_verified(f"{base}/{ENTRY_FILE}", staged_entry, pinned)
+    except OSError as error:
+        if not os.path.isfile(cached_entry):
+            raise
+        # Offline: the cached copy is used (and verified by the caller).
+        warnings.warn(f"{error}; using the cached copy in {directory}.")
+        return directory
     with open(staged_entry, encoding="utf-8") as f:
         entry = Entry.from_json(f.read(), source=f"{base}/{ENTRY_FILE}")
     for file_name, expected in entry.files.items():
@@ -100,5 +109,5 @@ def fetch_entry(uri, cache_dir=None):
         if os.path.isfile(local) and sha256_of(local) == expected:
             continue
         _fetch_verified(f"{base}/{file_name}", local, expected)
-    os.replace(staged_entry, os.path.join(directory, ENTRY_FILE))
+    os.replace(staged_entry, cached_entry)
     return directory

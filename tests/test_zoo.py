@@ -1,0 +1,178 @@
+"""The zoo registry: save, list, load, integrity, safety, remote entries."""
+
+import contextlib
+import functools
+import http.server
+import os
+import threading
+
+import keras
+import numpy as np
+import pytest
+
+from keras_gen import models
+from keras_gen import zoo
+
+METADATA = {"version": 3, "dataset": "mnist", "paper": "Radford et al. 2015",
+            "metrics": {"fid": 1.5}}
+
+
+def _tiny_model():
+    model = models.DCGAN(image_shape=(8, 8, 1), latent_dim=4, base_filters=4, seed=0)
+    model.compile()
+    model.fit(np.random.default_rng(0).uniform(-1, 1, (8, 8, 8, 1)).astype("float32"),
+              batch_size=8, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return _tiny_model()
+
+
+@pytest.fixture
+def zoo_dir(tmp_path, model, monkeypatch):
+    directory = tmp_path / "zoo"
+    zoo.save(model, directory / "tiny_dcgan", METADATA, samples_png=b"png")
+    monkeypatch.setenv("KERAS_GEN_ZOO_PATH", str(directory))
+    return directory
+
+
+def test_save_writes_an_entry_with_hashes(zoo_dir, model):
+    entry_dir = zoo_dir / "tiny_dcgan"
+    assert sorted(os.listdir(entry_dir)) == [
+        "card.md", "entry.json", "model.keras", "samples.png",
+    ]
+    entry = zoo.get_entry("tiny_dcgan")
+    assert (entry.name, entry.version, entry.model_class) == ("tiny_dcgan", 3, "DCGAN")
+    assert entry.image_shape == [8, 8, 1] and entry.latent_dim == 4
+    assert entry.parameters == model.count_params()
+    assert set(entry.files) == {"card.md", "model.keras", "samples.png"}
+    assert entry.keras_version == keras.__version__
+    assert "fid" in (entry_dir / "card.md").read_text()
+    assert not [p for p in os.listdir(zoo_dir) if p.startswith(".")]
+
+
+def test_load_by_name_gives_the_same_trainable_model(zoo_dir, model):
+    assert "tiny_dcgan" in zoo.list_entries()
+    loaded = zoo.load("tiny_dcgan")
+    np.testing.assert_allclose(
+        loaded.generate(4, seed=0), model.generate(4, seed=0), atol=1e-6
+    )
+    assert int(loaded.g_optimizer.iterations) == int(model.g_optimizer.iterations)
+    loaded.fit(np.zeros((8, 8, 8, 1), "float32"), verbose=0)  # Ready for more fit.
+    assert zoo.load(str(zoo_dir / "tiny_dcgan"), compile=False).compiled is False
+
+
+def test_unknown_name_lists_close_matches(zoo_dir):
+    with pytest.raises(ValueError, match="tiny_dcgan"):
+        zoo.load("tiny_dcgen")
+
+
+@pytest.mark.parametrize("name", ["../tiny_dcgan", "a/b", "..", "/etc", "Tiny"])
+def test_names_cannot_escape_the_zoo(zoo_dir, name):
+    with pytest.raises(ValueError):
+        zoo.load(name)
+
+
+def test_tampered_file_is_refused_and_never_loaded(zoo_dir, monkeypatch):
+    with open(zoo_dir / "tiny_dcgan" / "model.keras", "ab") as f:
+        f.write(b"\0")
+    calls = []
+    monkeypatch.setattr(keras.saving, "load_model", lambda *a, **k: calls.append(a))
+    with pytest.raises(zoo.IntegrityError, match="sha256"):
+        zoo.load("tiny_dcgan")
+    assert calls == []
+
+
+def test_missing_file_and_corrupted_metadata_are_clear_errors(zoo_dir):
+    os.remove(zoo_dir / "tiny_dcgan" / "samples.png")
+    with pytest.raises(zoo.IntegrityError, match="missing"):
+        zoo.get_entry("tiny_dcgan")
+    (zoo_dir / "tiny_dcgan" / "entry.json").write_text("{not json")
+    with pytest.raises(ValueError, match="JSON"):
+        zoo.get_entry("tiny_dcgan")
+
+
+def test_crash_mid_save_leaves_nothing(tmp_path, model, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(type(model), "save", crash)
+    with pytest.raises(RuntimeError):
+        zoo.save(model, tmp_path / "entry", METADATA)
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_refuses_to_overwrite_unless_asked(zoo_dir, model):
+    with pytest.raises(ValueError, match="overwrite"):
+        zoo.save(model, zoo_dir / "tiny_dcgan", METADATA)
+    entry = zoo.save(model, zoo_dir / "tiny_dcgan", {**METADATA, "version": 4},
+                     overwrite=True)
+    assert entry.version == 4 and zoo.get_entry("tiny_dcgan").version == 4
+    assert sorted(os.listdir(zoo_dir)) == ["tiny_dcgan"]
+
+
+@contextlib.contextmanager
+def _serve(directory):
+    """An HTTP server on 127.0.0.1 serving `directory`; yields its URL."""
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(directory)
+    )
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def http_zoo(zoo_dir):
+    with _serve(zoo_dir) as url:
+        yield url
+
+
+def test_remote_http_entry_is_fetched_verified_and_cached(http_zoo, tmp_path, model):
+    cache = tmp_path / "cache"
+    loaded = zoo.load(f"{http_zoo}/tiny_dcgan", cache_dir=str(cache))
+    np.testing.assert_allclose(
+        loaded.generate(2, seed=1), model.generate(2, seed=1), atol=1e-6
+    )
+    (cached,) = os.listdir(cache)
+    assert sorted(os.listdir(cache / cached)) == [
+        "card.md", "entry.json", "model.keras", "samples.png",
+    ]
+
+
+def test_remote_tampered_file_is_refused(http_zoo, zoo_dir, tmp_path):
+    with open(zoo_dir / "tiny_dcgan" / "model.keras", "ab") as f:
+        f.write(b"\0")
+    cache = tmp_path / "cache"
+    with pytest.raises(zoo.IntegrityError, match="sha256"):
+        zoo.load(f"{http_zoo}/tiny_dcgan", cache_dir=str(cache))
+    (cached,) = os.listdir(cache)
+    assert "model.keras" not in os.listdir(cache / cached)
+
+
+def test_remote_entry_pin_and_file_uri(zoo_dir, tmp_path):
+    uri = (zoo_dir / "tiny_dcgan").as_uri()
+    assert uri.startswith("file://")
+    assert zoo.get_entry(uri, cache_dir=str(tmp_path / "c1")).version == 3
+    with pytest.raises(zoo.IntegrityError):
+        zoo.get_entry(uri + "#sha256=" + "0" * 64, cache_dir=str(tmp_path / "c2"))
+
+
+def test_cached_remote_entry_works_offline(zoo_dir, tmp_path):
+    cache = str(tmp_path / "cache")
+    with _serve(zoo_dir) as url:
+        zoo.get_entry(f"{url}/tiny_dcgan", cache_dir=cache)
+    # The server is gone: the verified cached copy is used, with a warning.
+    with pytest.warns(UserWarning, match="cached copy"):
+        entry = zoo.get_entry(f"{url}/tiny_dcgan", cache_dir=cache)
+    assert entry.name == "tiny_dcgan"
+    with pytest.raises(OSError, match="Could not fetch"):
+        zoo.get_entry(f"{url}/other_entry", cache_dir=cache)
