@@ -1,7 +1,8 @@
 """The `keras-gen` command line.
 
     keras-gen train MODEL --dataset NAME --out DIR [--epochs N] [--batch-size B]
-    keras-gen evaluate MODEL.keras [--num-samples N] [--json OUT]
+    keras-gen evaluate MODEL.keras|ENTRY [--num-samples N] [--json OUT]
+    keras-gen list | info NAME | sample NAME --out grid.png | export NAME --to DIR
 """
 
 import argparse
@@ -96,14 +97,9 @@ def evaluate(args):
     """Scores a saved model's samples (and likelihood) against MNIST."""
     import json
 
-    import keras
-
     from keras_gen import metrics
-    from keras_gen import models  # noqa: F401  (registers the classes)
 
-    if not os.path.exists(args.model):
-        raise ValueError(f"No model at {args.model!r}: give a .keras file.")
-    model = keras.saving.load_model(args.model)
+    model = _load_model_or_entry(args.model)
     results = metrics.evaluate(
         model,
         dataset=args.dataset,
@@ -121,6 +117,84 @@ def evaluate(args):
         with open(args.json, "w") as f:
             json.dump({"model": args.model, **results}, f, indent=2)
         print(f"wrote {args.json}")
+
+
+def _load_model_or_entry(model):
+    """A `.keras` file, or a zoo entry name, directory or URI."""
+    import keras
+
+    from keras_gen import models  # noqa: F401  (registers the classes)
+    from keras_gen import zoo
+
+    if model.endswith(".keras"):
+        if not os.path.isfile(model):
+            raise ValueError(f"No model file at {model!r}.")
+        return keras.saving.load_model(model, safe_mode=True)
+    return zoo.load(model)
+
+
+def list_entries(args):
+    """Prints the zoo entries available offline."""
+    from keras_gen import zoo
+
+    names = zoo.list_entries()
+    if not names:
+        print("No zoo entries found (searched: "
+              f"{', '.join(zoo.zoo_dirs()) or 'nothing'}).")
+        return
+    rows = [("name", "version", "model", "dataset", "parameters")]
+    for name in names:
+        entry = zoo.get_entry(name)
+        rows.append((name, str(entry.version), entry.model_class, entry.dataset,
+                     f"{entry.parameters:,}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+
+
+def info(args):
+    """Prints an entry's metadata."""
+    import dataclasses
+    import json
+
+    from keras_gen import zoo
+
+    print(json.dumps(dataclasses.asdict(zoo.get_entry(args.name)), indent=2))
+
+
+def _parse_labels(text, num):
+    if text is None:
+        return None
+    try:
+        labels = [int(label) for label in text.split(",")]
+    except ValueError:
+        raise ValueError(
+            f"--labels takes comma-separated class numbers, received {text!r}."
+        ) from None
+    return [labels[i % len(labels)] for i in range(num)]
+
+
+def sample(args):
+    """Draws samples from an entry and saves them as a PNG grid."""
+    from keras_gen.utils import images
+
+    model = _load_model_or_entry(args.name)
+    if not model.is_image_model:
+        raise ValueError("keras-gen sample draws image models only.")
+    samples = model.generate(
+        args.num, seed=args.seed, labels=_parse_labels(args.labels, args.num)
+    )
+    images.save_png(args.out, images.image_grid(samples))
+    print(f"Saved {args.num} samples of {args.name} to {args.out}.")
+
+
+def export(args):
+    """Exports an entry as a TF Serving SavedModel."""
+    from keras_gen import zoo
+
+    path = zoo.export(args.name, args.to, version=args.version)
+    print(f"Exported {args.name} to {path}; TF Serving config: "
+          f"{os.path.join(args.to, 'models.config')}.")
 
 
 def _parser():
@@ -172,7 +246,9 @@ def _parser():
         "precision and recall, label accuracy (conditional models), test "
         "NLL (likelihood models).",
     )
-    evaluate_parser.add_argument("model", help="a .keras file")
+    evaluate_parser.add_argument(
+        "model", help="a .keras file, or a zoo entry name, directory or URI"
+    )
     evaluate_parser.add_argument("--dataset", default="mnist")
     evaluate_parser.add_argument("--data-dir", default=None)
     evaluate_parser.add_argument("--num-samples", type=int, default=10_000)
@@ -187,17 +263,43 @@ def _parser():
     )
     evaluate_parser.add_argument("--json", default=None, help="write JSON here")
     evaluate_parser.set_defaults(handler=evaluate)
+
+    commands.add_parser(
+        "list", help="list the pretrained zoo entries"
+    ).set_defaults(handler=list_entries)
+    info_parser = commands.add_parser("info", help="show an entry's metadata")
+    info_parser.add_argument("name")
+    info_parser.set_defaults(handler=info)
+
+    sample_parser = commands.add_parser(
+        "sample", help="draw samples from an entry into a PNG grid"
+    )
+    sample_parser.add_argument("name", help="entry name, directory, URI or .keras file")
+    sample_parser.add_argument("--num", type=int, default=64)
+    sample_parser.add_argument("--seed", type=int, default=0)
+    sample_parser.add_argument(
+        "--labels", default=None,
+        help="class labels of a conditional entry, e.g. 7 or 0,1,2 (cycled)",
+    )
+    sample_parser.add_argument("--out", default="samples.png")
+    sample_parser.set_defaults(handler=sample)
+
+    export_parser = commands.add_parser(
+        "export", help="export an entry as a TF Serving SavedModel"
+    )
+    export_parser.add_argument("name")
+    export_parser.add_argument("--to", required=True, help="TF Serving base folder")
+    export_parser.add_argument("--version", type=int, default=None)
+    export_parser.set_defaults(handler=export)
     return parser
 
 
 def main(argv=None):
     """Entry point of the `keras-gen` console script."""
     args = _parser().parse_args(argv)
-    from keras_gen import data
-
     try:
         args.handler(args)
-    except (ValueError, data.DatasetNotFoundError) as error:
+    except (ValueError, OSError) as error:  # DatasetNotFoundError is an OSError.
         print(f"keras-gen: error: {error}", file=sys.stderr)
         return 2
     return 0

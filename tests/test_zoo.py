@@ -176,3 +176,34 @@ def test_cached_remote_entry_works_offline(zoo_dir, tmp_path):
     assert entry.name == "tiny_dcgan"
     with pytest.raises(OSError, match="Could not fetch"):
         zoo.get_entry(f"{url}/other_entry", cache_dir=cache)
+
+
+def test_cli_list_info_and_sample(zoo_dir, tmp_path, capsys):
+    from keras_gen import cli
+
+    assert cli.main(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert "tiny_dcgan" in listing and "DCGAN" in listing
+    assert cli.main(["info", "tiny_dcgan"]) == 0
+    assert '"version": 3' in capsys.readouterr().out
+    out = tmp_path / "grid.png"
+    assert cli.main(["sample", "tiny_dcgan", "--num", "4", "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert cli.main(["sample", "tiny_dcgn", "--out", str(out)]) == 2
+    assert "Did you mean 'tiny_dcgan'" in capsys.readouterr().err
+
+
+def test_cli_sample_labels_for_conditional_entries(tmp_path, monkeypatch, capsys):
+    from keras_gen import cli
+
+    cgan = models.ConditionalGAN(
+        image_shape=(8, 8, 1), num_classes=3, latent_dim=4, base_filters=4
+    )
+    cgan.compile()
+    zoo.save(cgan, tmp_path / "zoo" / "tiny_cgan", METADATA)
+    monkeypatch.setenv("KERAS_GEN_ZOO_PATH", str(tmp_path / "zoo"))
+    out = str(tmp_path / "grid.png")
+    assert cli.main(["sample", "tiny_cgan", "--labels", "0,2", "--out", out]) == 0
+    assert cli.main(["sample", "tiny_cgan", "--out", out]) == 2
+    assert "labels" in capsys.readouterr().err
+    assert cli.main(["sample", "tiny_cgan", "--labels", "x", "--out", out]) == 2

@@ -9,9 +9,11 @@ Example:
 
 from keras_gen.zoo.entry import Entry
 from keras_gen.zoo.entry import IntegrityError
+from keras_gen.zoo.registry import export
 from keras_gen.zoo.registry import get_entry
 from keras_gen.zoo.registry import list_entries
 from keras_gen.zoo.registry import load
+from keras_gen.zoo.registry import load_serving
 from keras_gen.zoo.registry import resolve
 from keras_gen.zoo.registry import save
 from keras_gen.zoo.registry import verify

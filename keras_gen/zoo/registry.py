@@ -249,3 +249,59 @@ def save(model, path, metadata, card=None, samples_png=None, overwrite=False):
         if os.path.exists(staging):
             shutil.rmtree(staging)
     return entry
+
+
+def export(model_or_name, base_dir, version=None, name=None, cache_dir=None):
+    """Exports an entry (or a model) for TF Serving: `base_dir/<name>/<version>/`.
+
+    Also (re)writes `base_dir/models.config` listing every exported model.
+    See `keras_gen.serving.export_model` for the signatures.
+
+    Args:
+        model_or_name: an entry name, path or URI, or a keras-gen model.
+        base_dir: the TF Serving model base folder.
+        version: int or None. For an entry, None uses the entry's version;
+            for a model, one more than the newest exported version.
+        name: str, the served name; defaults to the entry's name (required
+            for a model).
+        cache_dir: where remote entries are cached.
+
+    Returns:
+        The path of the exported SavedModel.
+    """
+    from keras_gen import serving
+
+    if isinstance(model_or_name, keras.Model):
+        model = model_or_name
+        if name is None:
+            raise ValueError("Exporting a model needs name= (e.g. 'my_dcgan').")
+    else:
+        directory = resolve(model_or_name, cache_dir)
+        entry = verify(directory)
+        model = load(directory, compile=False)
+        name = name or entry.name
+        version = version if version is not None else entry.version
+    return serving.export_model(model, base_dir, check_name(name), version)
+
+
+def load_serving(name_or_path, cache_dir=None):
+    """The SavedModel of an entry, as TF Serving would run it.
+
+    Exports the entry once into the cache (keyed by its `model.keras`
+    sha256) and returns `tf.saved_model.load` of it: an object whose
+    `signatures` are those TF Serving serves (`serving_default`, `sample`,
+    and `encode` for the VAE family).
+    """
+    import tensorflow as tf
+
+    from keras_gen.zoo.remote import default_cache_dir
+
+    directory = resolve(name_or_path, cache_dir)
+    entry = verify(directory)
+    base_dir = os.path.join(
+        cache_dir or default_cache_dir(), "serving", entry.files[MODEL_FILE][:16]
+    )
+    path = os.path.join(base_dir, entry.name, str(entry.version))
+    if not os.path.isdir(path):
+        export(directory, base_dir, cache_dir=cache_dir)
+    return tf.saved_model.load(path)
