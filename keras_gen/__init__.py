@@ -10,4 +10,5 @@ from keras_gen import losses  # noqa: E402
 from keras_gen import metrics  # noqa: E402
 from keras_gen import models  # noqa: E402
 from keras_gen import networks  # noqa: E402
+from keras_gen import serving  # noqa: E402
 from keras_gen.version import __version__  # noqa: E402

@@ -207,3 +207,25 @@ def test_cli_sample_labels_for_conditional_entries(tmp_path, monkeypatch, capsys
     assert cli.main(["sample", "tiny_cgan", "--out", out]) == 2
     assert "labels" in capsys.readouterr().err
     assert cli.main(["sample", "tiny_cgan", "--labels", "x", "--out", out]) == 2
+
+
+def test_export_and_load_serving_use_the_entry_version(zoo_dir, tmp_path, model):
+    import tensorflow as tf
+
+    from keras_gen import cli
+
+    path = zoo.export("tiny_dcgan", tmp_path / "serving")
+    assert path.endswith(os.path.join("tiny_dcgan", "3"))
+    config = (tmp_path / "serving" / "models.config").read_text()
+    assert 'name: "tiny_dcgan"' in config
+    assert cli.main(["export", "tiny_dcgan", "--to", str(tmp_path / "serving"),
+                     "--version", "5"]) == 0
+    assert sorted(os.listdir(tmp_path / "serving" / "tiny_dcgan")) == ["3", "5"]
+    served = zoo.load_serving("tiny_dcgan", cache_dir=str(tmp_path / "cache"))
+    latent = tf.random.stateless_normal((3, 4), seed=[1, 2])
+    images = served.signatures["serving_default"](latent=latent)["images"]
+    np.testing.assert_allclose(
+        images.numpy(), model.generator(latent, training=False).numpy(), atol=1e-5
+    )
+    with pytest.raises(ValueError, match="name="):
+        zoo.export(model, tmp_path / "serving")

@@ -116,7 +116,10 @@ class GenerativeModel(keras.Model):
         """Checks static shapes of a batch; runs when `train_step` traces."""
         name = type(self).__name__
         shape = tuple(x.shape[1:])
-        if shape != self.data_shape:
+        if len(shape) != len(self.data_shape) or any(
+            known is not None and known != expected
+            for known, expected in zip(shape, self.data_shape)
+        ):
             raise ValueError(
                 f"{name} was built for data of shape (batch, "
                 f"{', '.join(map(str, self.data_shape))}) but received a batch "

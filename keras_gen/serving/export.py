@@ -11,16 +11,19 @@ Layout written under `base_dir` (the folder the serving container mounts at
         vae_mnist/
             1/
 
-Signatures (the `[batch]` dimension is free; `label` only for conditional
-models, i.e. `ConditionalGAN` and `CVAE`):
+Signatures (`[batch]` is free; `label`, int32 `[batch]`, only for the
+conditional models `ConditionalGAN` and `CVAE`):
 
-| family | signature | inputs | outputs |
-| --- | --- | --- | --- |
-| GAN (`AdversarialModel`) | `serving_default` | `latent` float32 `[batch, latent_dim]`, `label` int32 `[batch]` | `images` float32 `[batch, *data_shape]` |
-| GAN | `sample` | `num_samples` int32 `[]`, `seed` int32 `[]`, `label` int32 `[1]` or `[num_samples]` | `images` |
-| `Autoencoder`, `VAE`, `CVAE` | `serving_default` | `latent`, `label` | `images` |
-| same | `encode` | `images` float32 `[batch, *image_shape]`, `label` | `mean`, `stddev` float32 `[batch, latent_dim]` |
-| same | `sample` | `num_samples`, `seed`, `label` | `images` |
+    GAN family (AdversarialModel subclasses):
+      serving_default  latent float32 [batch, latent_dim] (+ label)
+                       -> images float32 [batch, *data_shape]
+      sample           num_samples int32 [], seed int32 []
+                       (+ label int32 [1] or [num_samples]) -> images
+    Autoencoder, VAE, CVAE:
+      serving_default  latent (+ label) -> images
+      encode           images float32 [batch, *image_shape] (+ label)
+                       -> mean, stddev float32 [batch, latent_dim]
+      sample           num_samples, seed (+ label) -> images
 
 - `serving_default` maps given latent vectors to data: `model.generator(...,
   training=False)` for the GAN family (batch norm uses its moving
@@ -40,18 +43,20 @@ models, i.e. `ConditionalGAN` and `CVAE`):
   deterministic, so `mean` is its code and `stddev` is zeros: one contract
   for the whole family.
 - Labels outside [0, num_classes) and `num_samples` < 1 fail with an
-  `INVALID_ARGUMENT` error that says so. Images (and GAN images) are in
-  [-1, 1]; a GAN on flat data (e.g. `WGANGP(image_shape=(2,))`) still names
-  its output `images`, with the generator's own range.
+  `INVALID_ARGUMENT` error that says so. `num_samples` has no upper bound:
+  a public server should cap it in front of TF Serving.
+- Every image model returns images in [-1, 1]; a GAN on flat data (e.g.
+  `WGANGP(image_shape=(2,))`) still names its output `images`, in the
+  generator's own range.
 
 The export holds only the graph and the variables the signatures use (no
-discriminator, optimizer or Python code): serving needs TensorFlow, not
-keras-gen, Keras or TensorFlow Probability.
+discriminator, optimizer or Python code; the TFP distributions are traced
+into plain TensorFlow ops): serving needs TensorFlow (or the TF Serving
+binary), never keras-gen or TensorFlow Probability.
 """
 
 import numbers
 import os
-import posixpath
 import re
 import shutil
 import tempfile
