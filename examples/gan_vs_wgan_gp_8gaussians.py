@@ -4,8 +4,15 @@ Trains a vanilla GAN and a WGAN-GP with the same MLPs on
 `gaussian_mixture_8` (the setup of Gulrajani et al. 2017, `gan_toy.py`:
 three hidden layers of 512 ReLU units, 2-D noise, batch 256), then draws
 real (grey) and generated (red) points side by side, GAN left and WGAN-GP
-right, and counts the modes each covers. The vanilla GAN tends to collapse
-onto a few modes; WGAN-GP spreads over all eight.
+right, and counts the modes each covers (`keras_gen.metrics.mode_coverage`).
+
+The theory notes' picture is a vanilla GAN collapsing onto a few modes while
+WGAN-GP covers all eight. Measured here (seed 0, 10 epochs of 100,000
+points, 2,500 samples): WGAN-GP covered 8/8 modes (43% of samples within 3
+std of a mode, 618 s), and so did this vanilla GAN with the non-saturating
+loss and Adam(1e-4, 0.5) (80% within 3 std, 111 s): with these wide MLPs
+the collapse does not show at this training length. Try other seeds,
+`compile(loss="minimax")` or smaller networks to see it.
 
     python examples/gan_vs_wgan_gp_8gaussians.py --epochs 20 --out runs/8gaussians
 
