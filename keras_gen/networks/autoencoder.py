@@ -2,8 +2,9 @@
 
 import keras
 
-from keras_gen.networks.conditioning import label_channel
+from keras_gen.networks.conditioning import data_inputs
 from keras_gen.networks.conditioning import label_embedding
+from keras_gen.networks.conditioning import latent_inputs
 from keras_gen.networks.dcgan import _check_image_shape
 from keras_gen.networks.dcgan import _num_upsamplings
 
@@ -38,14 +39,7 @@ def build_conv_encoder(
     """
     image_shape = _check_image_shape(image_shape)
     stages, _ = _num_upsamplings(image_shape)
-    image = keras.Input(image_shape, name="image")
-    inputs, x = [image], image
-    if num_classes is not None:
-        label = keras.Input((), dtype="int32", name="label")
-        inputs.append(label)
-        x = keras.layers.Concatenate()(
-            [x, label_channel(label, num_classes, image_shape[:2])]
-        )
+    inputs, x, label = data_inputs(image_shape, num_classes, name="image")
     filters = base_filters
     for _ in range(stages):
         x = keras.layers.Conv2D(filters, 3, padding="same", activation="elu")(x)
@@ -54,11 +48,11 @@ def build_conv_encoder(
         )(x)
         filters *= 2
     x = keras.layers.Flatten()(x)
-    if num_classes is not None:
+    if label is not None:
         x = keras.layers.Concatenate()([x, label_embedding(label, num_classes)])
     x = keras.layers.Dense(hidden_units, activation="elu")(x)
     outputs = keras.layers.Dense(output_size, name="outputs")(x)
-    return keras.Model(inputs if num_classes else image, outputs, name=name)
+    return keras.Model(inputs, outputs, name=name)
 
 
 def build_conv_decoder(
@@ -91,12 +85,7 @@ def build_conv_decoder(
     """
     image_shape = _check_image_shape(image_shape)
     stages, (height, width) = _num_upsamplings(image_shape)
-    latent = keras.Input((latent_dim,), name="latent")
-    inputs, x = [latent], latent
-    if num_classes is not None:
-        label = keras.Input((), dtype="int32", name="label")
-        inputs.append(label)
-        x = keras.layers.Concatenate()([x, label_embedding(label, num_classes)])
+    inputs, x = latent_inputs(latent_dim, num_classes)
     filters = base_filters * 2 ** (stages - 1)
     x = keras.layers.Dense(hidden_units, activation="elu")(x)
     x = keras.layers.Dense(height * width * filters, activation="elu")(x)
@@ -110,4 +99,4 @@ def build_conv_decoder(
     outputs = keras.layers.Conv2D(
         image_shape[-1], 3, padding="same", name="outputs"
     )(x)
-    return keras.Model(inputs if num_classes else latent, outputs, name=name)
+    return keras.Model(inputs, outputs, name=name)

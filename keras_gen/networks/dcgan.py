@@ -9,7 +9,8 @@ global batch and training does not depend on the number of replicas.
 
 import keras
 
-from keras_gen.networks.conditioning import label_channel, label_embedding
+from keras_gen.networks.conditioning import data_inputs
+from keras_gen.networks.conditioning import latent_inputs
 
 
 def _num_upsamplings(image_shape):
@@ -72,12 +73,7 @@ def build_dcgan_generator(
     """
     image_shape = _check_image_shape(image_shape)
     stages, (height, width) = _num_upsamplings(image_shape)
-    latent = keras.Input((latent_dim,), name="latent")
-    inputs, x = [latent], latent
-    if num_classes is not None:
-        label = keras.Input((), dtype="int32", name="label")
-        inputs.append(label)
-        x = keras.layers.Concatenate()([x, label_embedding(label, num_classes)])
+    inputs, x = latent_inputs(latent_dim, num_classes)
 
     def normalize_and_activate(x):
         if batch_norm:
@@ -99,7 +95,7 @@ def build_dcgan_generator(
         image_shape[-1], kernel_size, strides=2, padding="same",
         activation="tanh", name="images",
     )(x)
-    return keras.Model(inputs if num_classes else latent, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
 def build_dcgan_discriminator(
@@ -139,14 +135,7 @@ def build_dcgan_discriminator(
             f"normalization={normalization!r}."
         )
     stages, _ = _num_upsamplings(image_shape)
-    image = keras.Input(image_shape, name="image")
-    inputs, x = [image], image
-    if num_classes is not None:
-        label = keras.Input((), dtype="int32", name="label")
-        inputs.append(label)
-        x = keras.layers.Concatenate()(
-            [x, label_channel(label, num_classes, image_shape[:2])]
-        )
+    inputs, x, _ = data_inputs(image_shape, num_classes, name="image")
     filters = base_filters
     for stage in range(stages):
         x = keras.layers.Conv2D(filters, kernel_size, strides=2, padding="same")(x)
@@ -160,4 +149,4 @@ def build_dcgan_discriminator(
         filters *= 2
     x = keras.layers.Flatten()(x)
     logits = keras.layers.Dense(1, name="logits")(x)
-    return keras.Model(inputs if num_classes else image, logits, name=name)
+    return keras.Model(inputs, logits, name=name)

@@ -4,7 +4,9 @@ import math
 
 import keras
 
+from keras_gen.networks.conditioning import data_inputs
 from keras_gen.networks.conditioning import label_embedding
+from keras_gen.networks.conditioning import latent_inputs
 
 
 def _resolve_output_activation(output_activation, data_shape):
@@ -40,12 +42,7 @@ def build_mlp_generator(
         A functional `keras.Model`.
     """
     data_shape = tuple(data_shape)
-    latent = keras.Input((latent_dim,), name="latent")
-    inputs, x = [latent], latent
-    if num_classes is not None:
-        label = keras.Input((), dtype="int32", name="label")
-        inputs.append(label)
-        x = keras.layers.Concatenate()([x, label_embedding(label, num_classes)])
+    inputs, x = latent_inputs(latent_dim, num_classes)
     for units in hidden_units:
         x = keras.layers.Dense(units, activation="relu")(x)
     x = keras.layers.Dense(
@@ -53,7 +50,7 @@ def build_mlp_generator(
         activation=_resolve_output_activation(output_activation, data_shape),
     )(x)
     x = keras.layers.Reshape(data_shape)(x)
-    return keras.Model(inputs if num_classes else latent, x, name=name)
+    return keras.Model(inputs, x, name=name)
 
 
 def build_mlp_discriminator(
@@ -75,14 +72,12 @@ def build_mlp_discriminator(
     Returns:
         A functional `keras.Model` with output shape `(batch, 1)`.
     """
-    data = keras.Input(tuple(data_shape), name="data")
-    inputs, x = [data], keras.layers.Flatten()(data)
-    if num_classes is not None:
-        label = keras.Input((), dtype="int32", name="label")
-        inputs.append(label)
+    inputs, x, label = data_inputs(data_shape, num_classes)
+    x = keras.layers.Flatten()(x)
+    if label is not None:
         x = keras.layers.Concatenate()([x, label_embedding(label, num_classes)])
     for units in hidden_units:
         x = keras.layers.Dense(units)(x)
         x = keras.layers.LeakyReLU(0.2)(x)
     logits = keras.layers.Dense(1, name="logits")(x)
-    return keras.Model(inputs if num_classes else data, logits, name=name)
+    return keras.Model(inputs, logits, name=name)
