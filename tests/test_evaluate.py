@@ -100,6 +100,26 @@ def test_callback_logs_metrics_to_history(mnist_dir):
 
 
 @needs_classifier
+def test_callback_metrics_reach_tensorboard(mnist_dir, tmp_path):
+    import tensorflow as tf
+
+    gan = models.DCGAN(latent_dim=4, base_filters=4, seed=0)
+    gan.compile()
+    gan.fit(
+        _test_images(mnist_dir), batch_size=20, epochs=1, verbose=0,
+        callbacks=[
+            callbacks.EvaluationMetrics(["fid"], num_samples=20, data_dir=mnist_dir),
+            keras.callbacks.TensorBoard(str(tmp_path / "logs")),
+        ],
+    )
+    tags = set()
+    for path in (tmp_path / "logs").rglob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            tags.update(value.tag for value in event.summary.value)
+    assert "epoch_fid" in tags and "epoch_d_loss" in tags
+
+
+@needs_classifier
 def test_cli_evaluate_prints_and_writes_json(mnist_dir, tmp_path, capsys):
     gan = models.DCGAN(latent_dim=4, base_filters=4, seed=0)
     gan.compile()
