@@ -22,6 +22,7 @@ def _make(name):
             data_shape=IMAGE_SHAPE, latent_dim=4, hidden_units=(16, 16), seed=1
         ),
         "dcgan": lambda: models.DCGAN(**tiny_conv),
+        "dcgan_ema": lambda: models.DCGAN(**tiny_conv),
         "wgan": lambda: models.WGAN(**tiny_conv),
         "wgan_gp": lambda: models.WGANGP(**tiny_conv),
         "wgan_gp_flat": lambda: models.WGANGP(
@@ -31,12 +32,12 @@ def _make(name):
             num_classes=NUM_CLASSES, **tiny_conv
         ),
     }[name]()
-    model.compile()
+    model.compile(**({"generator_ema_decay": 0.9} if name == "dcgan_ema" else {}))
     return model
 
 
 MODEL_NAMES = [
-    "gan", "gan_images", "dcgan", "wgan", "wgan_gp", "wgan_gp_flat",
+    "gan", "gan_images", "dcgan", "dcgan_ema", "wgan", "wgan_gp", "wgan_gp_flat",
     "conditional_gan",
 ]
 
@@ -156,3 +157,25 @@ def test_user_networks_are_used_as_given():
     assert model.data_shape == (2,)
     model.compile()
     model.fit(np.random.normal(size=(8, 2)).astype("float32"), verbose=0)
+
+
+def test_generator_moving_average_by_hand():
+    model = _make("dcgan")
+    model.compile(generator_ema_decay=0.5)
+    before = [w.numpy() for w in model.generator.weights]
+    model.fit(*_data(model), batch_size=8, epochs=1, verbose=0)
+    after = [w.numpy() for w in model.generator.weights]
+    # One step: average = 0.5 * before + 0.5 * after.
+    for average, b, a in zip(model.generator_average, before, after):
+        np.testing.assert_allclose(average.numpy(), 0.5 * b + 0.5 * a, atol=1e-6)
+    # generate() samples with the average, then puts the trained weights back.
+    latent = keras.random.normal((3, model.latent_dim), seed=7)
+    samples = model.generate(3, seed=7)
+    for weight, trained in zip(model.generator.weights, after):
+        np.testing.assert_array_equal(weight.numpy(), trained)
+    with model.sampling_weights():
+        expected = model.generator(latent, training=False).numpy()
+    np.testing.assert_allclose(samples, expected, atol=1e-6)
+    assert not np.allclose(samples, model.generator(latent, training=False).numpy())
+    with pytest.raises(ValueError, match="generator_ema_decay"):
+        model.compile(generator_ema_decay=1.0)

@@ -229,3 +229,19 @@ def test_export_and_load_serving_use_the_entry_version(zoo_dir, tmp_path, model)
     )
     with pytest.raises(ValueError, match="name="):
         zoo.export(model, tmp_path / "serving")
+
+
+def test_export_serves_the_generator_moving_average(tmp_path):
+    import tensorflow as tf
+
+    gan = models.DCGAN(image_shape=(8, 8, 1), latent_dim=4, base_filters=4, seed=0)
+    gan.compile(generator_ema_decay=0.5)
+    gan.fit(np.random.default_rng(0).uniform(-1, 1, (8, 8, 8, 1)).astype("float32"),
+            batch_size=8, verbose=0)
+    path = zoo.export(gan, tmp_path, name="ema_dcgan")
+    latent = tf.random.stateless_normal((2, 4), seed=[0, 1])
+    served = tf.saved_model.load(path).signatures["serving_default"](latent=latent)
+    with gan.sampling_weights():
+        expected = gan.generator(latent, training=False).numpy()
+    np.testing.assert_allclose(served["images"].numpy(), expected, atol=1e-5)
+    assert not np.allclose(expected, gan.generator(latent, training=False).numpy())

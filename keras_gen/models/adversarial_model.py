@@ -1,5 +1,7 @@
 """The shared plumbing of every two-network (generator/discriminator) model."""
 
+import contextlib
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -85,9 +87,16 @@ class AdversarialModel(GenerativeModel):
                 generator. Defaults to the paper's.
             d_optimizer: optimizer of the discriminator (critic).
             **kwargs: the algorithm's settings (see `compile_defaults` of the
-                class, e.g. `d_steps`), plus `keras.Model.compile` options
-                such as `jit_compile`, `steps_per_execution`, `run_eagerly`.
+                class, e.g. `d_steps`); `generator_ema_decay` (None, or e.g.
+                0.999: sample with an exponential moving average of the
+                generator's weights); and `keras.Model.compile` options such
+                as `jit_compile`, `steps_per_execution`, `run_eagerly`.
         """
+        ema_decay = kwargs.pop("generator_ema_decay", None)
+        if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
+            raise ValueError(
+                f"generator_ema_decay must be in [0, 1), received {ema_decay!r}."
+            )
         settings = dict(self.compile_defaults)
         for key in list(kwargs):
             if key in settings:
@@ -119,8 +128,11 @@ class AdversarialModel(GenerativeModel):
                 "each keeps the state of its own network's variables."
             )
         self.configure(**settings)
-        self._compile_settings = settings
+        self._compile_settings = {**settings, "generator_ema_decay": ema_decay}
         self._compile_options = dict(kwargs)
+        self.generator_ema_decay = ema_decay
+        if ema_decay is not None:
+            self._track_generator_average()
         super().compile(optimizer=None, **kwargs)
         # Build both optimizers now, on their own networks' variables (inside
         # the distribution scope when there is one): Keras then saves and
@@ -128,6 +140,53 @@ class AdversarialModel(GenerativeModel):
         # inside a replica step.
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def _track_generator_average(self):
+        """Creates the moving average of the generator's weights (once).
+
+        Model-level weights, saved and restored with the model. The average
+        starts from the current weights. `aggregation="mean"` lets every
+        replica update it inside a replica step.
+        """
+        if hasattr(self, "generator_average"):
+            return
+        average = []
+        for index, weight in enumerate(self.generator.weights):
+            variable = self.add_weight(
+                shape=weight.shape, initializer="zeros", trainable=False,
+                aggregation="mean", name=f"generator_average_{index}",
+            )
+            variable.assign(weight)
+            average.append(variable)
+        self.generator_average = average
+
+    def _update_generator_average(self):
+        decay = self.generator_ema_decay
+        for average, weight in zip(self.generator_average, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * weight)
+
+    def sampling_weights(self):
+        """Swaps the generator's moving average in, if there is one.
+
+        With `compile(generator_ema_decay=...)` (an exponential moving
+        average of the generator's weights, Yazici et al. 2019), `generate`
+        and the serving export use the averaged weights; training and
+        `model(latent)` use the trained ones.
+        """
+        if getattr(self, "generator_ema_decay", None) is None:
+            return contextlib.nullcontext()
+        return self._swapped_generator_weights()
+
+    @contextlib.contextmanager
+    def _swapped_generator_weights(self):
+        trained = [weight.numpy() for weight in self.generator.weights]
+        for weight, average in zip(self.generator.weights, self.generator_average):
+            weight.assign(average)
+        try:
+            yield
+        finally:
+            for weight, value in zip(self.generator.weights, trained):
+                weight.assign(value)
 
     def configure(self, **settings):
         """Stores the algorithm's validated settings as attributes."""
@@ -209,6 +268,8 @@ class AdversarialModel(GenerativeModel):
             fake_logits = self._discriminate(fake, labels, training=True)
             g_loss = self.generator_loss(fake_logits)
         self._apply_gradients(tape, g_loss, self.generator, self.g_optimizer)
+        if self.generator_ema_decay is not None:
+            self._update_generator_average()
         return g_loss
 
     def _apply_gradients(self, tape, loss, network, optimizer):

@@ -1,5 +1,7 @@
 """The contract every keras-gen model shares, in one base class."""
 
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -235,16 +237,29 @@ class GenerativeModel(keras.Model):
             seed=self.seed_generator if seed is None else int(seed),
         )
         outputs = []
-        for start in range(0, int(num_samples), batch_size):
-            batch_labels = None if labels is None else labels[start : start + batch_size]
-            outputs.append(
-                self._decode_batch(latent[start : start + batch_size], batch_labels)
-            )
+        with self.sampling_weights():
+            for start in range(0, int(num_samples), batch_size):
+                batch_labels = (
+                    None if labels is None else labels[start : start + batch_size]
+                )
+                outputs.append(
+                    self._decode_batch(latent[start : start + batch_size], batch_labels)
+                )
         return np.concatenate(outputs).astype("float32")
 
     def _decode_batch(self, latent, labels):
         """Maps a batch of latent vectors (and labels) to numpy data."""
         raise NotImplementedError
+
+    def sampling_weights(self):
+        """A context in which the networks hold the weights used for sampling.
+
+        `generate` and the serving export run inside it. The base class
+        samples with the trained weights; a GAN compiled with
+        `generator_ema_decay` swaps in the moving average of its generator's
+        weights.
+        """
+        return contextlib.nullcontext()
 
     def _labels_for_generate(self, labels, num_samples):
         name = type(self).__name__

@@ -143,7 +143,10 @@ def export_model(model, base_dir, name, version=None, serving_base_path="/models
         archive.add_endpoint(endpoint, fn, input_signature=signature)
     temporary = tempfile.mkdtemp(prefix=f".{version}.", suffix=".tmp", dir=model_dir)
     try:
-        archive.write_out(temporary, verbose=False)
+        # The weights written are those `generate` samples with (e.g. a GAN
+        # generator's moving average).
+        with model.sampling_weights():
+            archive.write_out(temporary, verbose=False)
         # `mkdtemp` makes a private (0700) folder; the server may run as
         # another user.
         os.chmod(temporary, 0o755)
