@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from keras_gen import models
+from keras_gen import networks
 from tests import model_test_case
 
 IMAGE_SHAPE = (8, 8, 1)
@@ -23,6 +24,12 @@ def _make(name):
         ),
         "dcgan": lambda: models.DCGAN(**tiny_conv),
         "dcgan_ema": lambda: models.DCGAN(**tiny_conv),
+        "dcgan_spectral_norm": lambda: models.DCGAN(
+            discriminator=networks.build_dcgan_discriminator(
+                IMAGE_SHAPE, 4, normalization="spectral"
+            ),
+            **tiny_conv,
+        ),
         "wgan": lambda: models.WGAN(**tiny_conv),
         "wgan_gp": lambda: models.WGANGP(**tiny_conv),
         "wgan_gp_flat": lambda: models.WGANGP(
@@ -37,7 +44,7 @@ def _make(name):
 
 
 MODEL_NAMES = [
-    "gan", "gan_images", "dcgan", "dcgan_ema", "wgan", "wgan_gp", "wgan_gp_flat",
+    "gan", "gan_images", "dcgan", "dcgan_ema", "dcgan_spectral_norm", "wgan", "wgan_gp", "wgan_gp_flat",
     "conditional_gan",
 ]
 

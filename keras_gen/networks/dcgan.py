@@ -119,7 +119,9 @@ def build_dcgan_discriminator(
         kernel_size: int, convolution kernel size.
         normalization: `"batch"` (DCGAN), `"layer"` (the WGAN-GP paper's
             choice for critics: per-example, so the gradient penalty stays
-            per-example), or `None`. Never on the first layer.
+            per-example), `"spectral"` (spectral normalization of every
+            weight, Miyato et al. 2018), or `None`. Batch and layer norm are
+            never on the first layer.
         dropout: float, dropout rate after each stage (0 disables).
         num_classes: int or None. If set, the network takes `[image, label]`
             and sees the label as an extra input channel.
@@ -129,16 +131,26 @@ def build_dcgan_discriminator(
         A functional `keras.Model` with output shape `(batch, 1)` (logits).
     """
     image_shape = _check_image_shape(image_shape)
-    if normalization not in ("batch", "layer", None):
+    if normalization not in ("batch", "layer", "spectral", None):
         raise ValueError(
-            "normalization must be 'batch', 'layer' or None, received "
-            f"normalization={normalization!r}."
+            "normalization must be 'batch', 'layer', 'spectral' or None, "
+            f"received normalization={normalization!r}."
         )
+
+    def weighted(layer):
+        # Spectral normalization (Miyato et al. 2018) bounds every layer's
+        # Lipschitz constant; it wraps the layer instead of following it.
+        if normalization == "spectral":
+            return keras.layers.SpectralNormalization(layer)
+        return layer
+
     stages, _ = _num_upsamplings(image_shape)
     inputs, x, _ = data_inputs(image_shape, num_classes, name="image")
     filters = base_filters
     for stage in range(stages):
-        x = keras.layers.Conv2D(filters, kernel_size, strides=2, padding="same")(x)
+        x = weighted(
+            keras.layers.Conv2D(filters, kernel_size, strides=2, padding="same")
+        )(x)
         if stage > 0 and normalization == "batch":
             x = keras.layers.BatchNormalization(synchronized=True)(x)
         elif stage > 0 and normalization == "layer":
@@ -148,5 +160,5 @@ def build_dcgan_discriminator(
             x = keras.layers.Dropout(dropout)(x)
         filters *= 2
     x = keras.layers.Flatten()(x)
-    logits = keras.layers.Dense(1, name="logits")(x)
+    logits = weighted(keras.layers.Dense(1, name="logits"))(x)
     return keras.Model(inputs, logits, name=name)
