@@ -172,9 +172,12 @@ def test_generator_moving_average_by_hand():
     before = [w.numpy() for w in model.generator.weights]
     model.fit(*_data(model), batch_size=8, epochs=1, verbose=0)
     after = [w.numpy() for w in model.generator.weights]
-    # One step: average = 0.5 * before + 0.5 * after.
+    # One step (t = 1): decay = min(0.5, (1 + 1) / (10 + 1)) = 2 / 11.
+    decay = 2 / 11
     for average, b, a in zip(model.generator_average, before, after):
-        np.testing.assert_allclose(average.numpy(), 0.5 * b + 0.5 * a, atol=1e-6)
+        np.testing.assert_allclose(
+            average.numpy(), decay * b + (1 - decay) * a, atol=1e-6
+        )
     # generate() samples with the average, then puts the trained weights back.
     latent = keras.random.normal((3, model.latent_dim), seed=7)
     samples = model.generate(3, seed=7)

@@ -161,7 +161,11 @@ class AdversarialModel(GenerativeModel):
         self.generator_average = average
 
     def _update_generator_average(self):
-        decay = self.generator_ema_decay
+        # Warm-up as tf.train.ExponentialMovingAverage(num_updates=t): the
+        # decay is min(decay, (1 + t) / (10 + t)), so the average forgets
+        # the random initial generator within the first few hundred steps.
+        steps = ops.cast(self.g_optimizer.iterations, "float32")
+        decay = ops.minimum(self.generator_ema_decay, (1.0 + steps) / (10.0 + steps))
         for average, weight in zip(self.generator_average, self.generator.weights):
             average.assign(decay * average + (1.0 - decay) * weight)
 

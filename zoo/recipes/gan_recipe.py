@@ -1,0 +1,190 @@
+"""Shared recipe for the GAN zoo entries on MNIST: train, score, publish.
+
+Each entry's recipe (`dcgan_mnist.py`, `wgan_gp_mnist.py`, `cgan_mnist.py`)
+calls `main()` with its preset; every setting can also be given on the
+command line:
+
+    python zoo/recipes/dcgan_mnist.py --out runs/dcgan_mnist --epochs 30
+    python zoo/recipes/dcgan_mnist.py --out runs/dcgan_mnist --epochs 30 --resume
+    python zoo/recipes/dcgan_mnist.py --out runs/dcgan_mnist --publish
+
+Training is checkpointed atomically every epoch (`--resume` continues). The
+final model is scored with `keras_gen.metrics.evaluate` (10,000 samples
+against the MNIST test split) and, with `--publish`, saved as the zoo entry
+`zoo/<entry>/` with its card and a sample grid.
+"""
+
+import argparse
+import json
+import os
+import time
+
+import keras
+
+import keras_gen
+from keras_gen import callbacks
+from keras_gen import data
+from keras_gen import metrics
+from keras_gen import models
+from keras_gen import networks
+from keras_gen import zoo
+from keras_gen.utils import images
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_DATA_DIR = os.environ.get(
+    "KERAS_GEN_DATA_DIR", os.path.join(ROOT, "..", "shared", "data")
+)
+PAPERS = {
+    "dcgan": "Radford et al. 2015, https://arxiv.org/abs/1511.06434",
+    "wgan_gp": "Gulrajani et al. 2017, https://arxiv.org/abs/1704.00028",
+    "conditional_gan": "Mirza & Osindero 2014, https://arxiv.org/abs/1411.1784",
+}
+
+
+def build_model(args):
+    image_shape = (28, 28, 1)
+    common = dict(image_shape=image_shape, latent_dim=args.latent_dim,
+                  base_filters=args.base_filters, seed=args.seed)
+    if args.model == "wgan_gp":
+        model = models.WGANGP(**common)
+    else:
+        num_classes = 10 if args.model == "conditional_gan" else None
+        discriminator = networks.build_dcgan_discriminator(
+            image_shape, args.base_filters, normalization=args.d_normalization,
+            dropout=args.d_dropout, num_classes=num_classes,
+        )
+        model_class = models.ConditionalGAN if num_classes else models.DCGAN
+        model = model_class(discriminator=discriminator, **common)
+    settings = {"generator_ema_decay": args.ema}
+    if args.model != "wgan_gp":
+        settings.update(loss=args.loss, label_smoothing=args.label_smoothing)
+    model.compile(
+        g_optimizer=keras.optimizers.Adam(args.g_lr, beta_1=args.beta_1, beta_2=args.beta_2),
+        d_optimizer=keras.optimizers.Adam(args.d_lr, beta_1=args.beta_1, beta_2=args.beta_2),
+        **settings,
+    )
+    return model
+
+
+def train(args):
+    checkpoint = os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
+    epochs_done = callbacks.AtomicCheckpoint.epochs_done(args.out)
+    if args.resume and os.path.exists(checkpoint):
+        model = keras.saving.load_model(checkpoint)
+    else:
+        epochs_done = 0
+        keras.utils.set_random_seed(args.seed)
+        model = build_model(args)
+    dataset = data.load(
+        "mnist", batch_size=args.batch_size, with_labels=model.is_conditional,
+        data_dir=args.data_dir, seed=args.seed, drop_remainder=True,
+    )
+    if args.steps_per_epoch:
+        dataset = dataset.take(args.steps_per_epoch)
+    start = time.perf_counter()
+    model.fit(
+        dataset, epochs=args.epochs, initial_epoch=epochs_done, verbose=2,
+        callbacks=[
+            callbacks.EvaluationMetrics(
+                ["fid", "classifier_score", "precision", "recall"],
+                every_n_epochs=args.eval_every, num_samples=2000,
+                data_dir=args.data_dir,
+            ),
+            callbacks.AtomicCheckpoint(args.out),
+            callbacks.SampleGrid(args.out, num_samples=100),
+            keras.callbacks.CSVLogger(os.path.join(args.out, "log.csv"), append=True),
+        ],
+    )
+    _add_train_seconds(args.out, time.perf_counter() - start)
+    return model
+
+
+def _add_train_seconds(out, seconds):
+    path = os.path.join(out, "train_seconds.json")
+    total = seconds
+    if os.path.exists(path):
+        with open(path) as f:
+            total += json.load(f)["train_seconds"]
+    with open(path, "w") as f:
+        json.dump({"train_seconds": total}, f)
+    return total
+
+
+def score_and_publish(model, args):
+    scores = metrics.evaluate(model, num_samples=args.eval_samples, data_dir=args.data_dir)
+    with open(os.path.join(args.out, "train_seconds.json")) as f:
+        scores["train_seconds"] = json.load(f)["train_seconds"]
+    scores["epochs"] = callbacks.AtomicCheckpoint.epochs_done(args.out)
+    print(json.dumps(scores, indent=2))
+    with open(os.path.join(args.out, "scores.json"), "w") as f:
+        json.dump(scores, f, indent=2)
+    if args.publish:
+        labels = [i % 10 for i in range(100)] if model.is_conditional else None
+        grid = images.image_grid(
+            model.generate(100, seed=0, labels=labels), columns=10
+        )
+        import tensorflow as tf
+
+        entry = zoo.save(
+            model,
+            os.path.join(ROOT, "zoo", args.entry),
+            metadata={
+                "version": args.version,
+                "dataset": "mnist",
+                "paper": PAPERS[args.model],
+                "license": "Apache-2.0 (weights); MNIST is CC BY-SA 3.0",
+                "metrics": scores,
+                "description": args.description,
+            },
+            samples_png=tf.io.encode_png(grid).numpy(),
+            overwrite=True,
+        )
+        print(f"published zoo/{entry.name} (version {entry.version})")
+    return scores
+
+
+def parser(preset):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True)
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--model", default=preset.get("model", "dcgan"),
+                   choices=sorted(PAPERS))
+    p.add_argument("--entry", default=preset.get("entry", "dcgan_mnist"))
+    p.add_argument("--version", type=int, default=preset.get("version", 1))
+    p.add_argument("--description", default=preset.get("description", ""))
+    p.add_argument("--epochs", type=int, default=preset.get("epochs", 30))
+    p.add_argument("--steps-per-epoch", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=preset.get("batch_size", 64))
+    p.add_argument("--latent-dim", type=int, default=preset.get("latent_dim", 100))
+    p.add_argument("--base-filters", type=int, default=preset.get("base_filters", 64))
+    p.add_argument("--d-normalization", default=preset.get("d_normalization", "batch"))
+    p.add_argument("--d-dropout", type=float, default=preset.get("d_dropout", 0.0))
+    p.add_argument("--loss", default=preset.get("loss", "non_saturating"))
+    p.add_argument("--label-smoothing", type=float,
+                   default=preset.get("label_smoothing", 0.0))
+    p.add_argument("--g-lr", type=float, default=preset.get("g_lr", 2e-4))
+    p.add_argument("--d-lr", type=float, default=preset.get("d_lr", 2e-4))
+    p.add_argument("--beta-1", type=float, default=preset.get("beta_1", 0.5))
+    p.add_argument("--beta-2", type=float, default=preset.get("beta_2", 0.999))
+    p.add_argument("--ema", type=float, default=preset.get("ema", 0.999))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=int, default=5)
+    p.add_argument("--eval-samples", type=int, default=10_000)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--evaluate-only", action="store_true")
+    p.add_argument("--publish", action="store_true",
+                   help="save the scored model as the zoo entry")
+    return p
+
+
+def main(preset, argv=None):
+    args = parser(preset).parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    if args.evaluate_only:
+        model = keras.saving.load_model(
+            os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
+        )
+    else:
+        model = train(args)
+    print(f"keras-gen {keras_gen.__version__}")
+    return score_and_publish(model, args)
