@@ -5,6 +5,7 @@ from keras_gen.metrics.classifier import classifier_score
 from keras_gen.metrics.distances import frechet_distance
 from keras_gen.metrics.distances import kernel_inception_distance
 from keras_gen.metrics.distances import precision_recall
+from keras_gen.metrics.evaluate import binarized_test_images
 from keras_gen.metrics.evaluate import evaluate
 from keras_gen.metrics.inception import InceptionFeatures
 from keras_gen.metrics.inception import frechet_inception_distance

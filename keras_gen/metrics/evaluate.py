@@ -20,6 +20,17 @@ def nats_to_bits_per_dim(nats, num_dims):
     return nats / (num_dims * math.log(2.0))
 
 
+def binarized_test_images(dataset="mnist", data_dir=None, num_examples=None):
+    """The test images binarized once with seed 0: the likelihood protocol.
+
+    Each pixel is 1 with probability (x + 1) / 2 (`keras_gen.data.binarize`),
+    drawn once with a fixed seed, so every model is scored on the same
+    binary test set.
+    """
+    images, _ = _test_split(dataset, data_dir)
+    return data.binarize(images, TEST_BINARIZATION_SEED).numpy()[:num_examples]
+
+
 def _test_split(dataset, data_dir):
     batches = data.load(
         dataset, split="test", batch_size=10_000, with_labels=True,
@@ -125,8 +136,9 @@ def evaluate(
         predicted = fake_probabilities.argmax(axis=1)
         results["label_accuracy"] = float((predicted == generated_labels).mean())
     if likelihood and model is not None and hasattr(model, "log_likelihood"):
-        binary = data.binarize(test_images, TEST_BINARIZATION_SEED).numpy()
-        binary = binary[:nll_examples]
+        binary = data.binarize(test_images, TEST_BINARIZATION_SEED).numpy()[
+            :nll_examples
+        ]
         binary_labels = test_labels[:nll_examples] if model.is_conditional else None
         nats = float(
             -model.log_likelihood(

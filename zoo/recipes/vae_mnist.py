@@ -30,6 +30,7 @@ import tensorflow as tf
 import keras_gen
 from keras_gen import callbacks
 from keras_gen import data
+from keras_gen import metrics
 from keras_gen import models
 from keras_gen.networks import build_conv_decoder
 from keras_gen.networks import build_conv_encoder
@@ -38,16 +39,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_DATA_DIR = os.environ.get(
     "KERAS_GEN_DATA_DIR", os.path.join(ROOT, "..", "shared", "data")
 )
-TEST_BINARIZATION_SEED = 0
 BATCH_SIZE = 100
 TRAIN_EXAMPLES = 60_000
-
-
-def binarized_test_set(data_dir, num_examples=None):
-    """The MNIST test images, binarized once with a fixed seed."""
-    batches = data.load("mnist", split="test", batch_size=10_000, data_dir=data_dir)
-    images = data.binarize(batches.get_single_element(), TEST_BINARIZATION_SEED)
-    return images.numpy()[:num_examples]
 
 
 def build_model(args, steps_per_epoch):
@@ -115,7 +108,9 @@ def train(args):
 
 
 def evaluate(model, args):
-    test_images = binarized_test_set(args.data_dir, args.eval_examples)
+    test_images = metrics.binarized_test_images(
+        "mnist", args.data_dir, args.eval_examples
+    )
     start = time.perf_counter()
     log_px = model.log_likelihood(
         test_images, num_samples=args.eval_samples, seed=1
