@@ -4,8 +4,6 @@ Only built-in layers are used (no `Lambda`), so networks that use them load
 under `safe_mode=True`.
 """
 
-import math
-
 import keras
 
 

@@ -29,11 +29,11 @@ from keras_gen import models
 from keras_gen import networks
 from keras_gen import zoo
 from keras_gen.utils import images
+from recipe_common import DEFAULT_DATA_DIR
+from recipe_common import ROOT
+from recipe_common import add_train_seconds
+from recipe_common import read_train_seconds
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_DATA_DIR = os.environ.get(
-    "KERAS_GEN_DATA_DIR", os.path.join(ROOT, "..", "shared", "data")
-)
 PAPERS = {
     "dcgan": "Radford et al. 2015, https://arxiv.org/abs/1511.06434",
     "wgan_gp": "Gulrajani et al. 2017, https://arxiv.org/abs/1704.00028",
@@ -95,25 +95,13 @@ def train(args):
             keras.callbacks.CSVLogger(os.path.join(args.out, "log.csv"), append=True),
         ],
     )
-    _add_train_seconds(args.out, time.perf_counter() - start)
+    add_train_seconds(args.out, time.perf_counter() - start)
     return model
-
-
-def _add_train_seconds(out, seconds):
-    path = os.path.join(out, "train_seconds.json")
-    total = seconds
-    if os.path.exists(path):
-        with open(path) as f:
-            total += json.load(f)["train_seconds"]
-    with open(path, "w") as f:
-        json.dump({"train_seconds": total}, f)
-    return total
 
 
 def score_and_publish(model, args):
     scores = metrics.evaluate(model, num_samples=args.eval_samples, data_dir=args.data_dir)
-    with open(os.path.join(args.out, "train_seconds.json")) as f:
-        scores["train_seconds"] = json.load(f)["train_seconds"]
+    scores["train_seconds"] = read_train_seconds(args.out)
     scores["epochs"] = callbacks.AtomicCheckpoint.epochs_done(args.out)
     print(json.dumps(scores, indent=2))
     with open(os.path.join(args.out, "scores.json"), "w") as f:

@@ -19,11 +19,8 @@ import numpy as np
 from keras_gen import data
 from keras_gen.metrics import classifier
 from keras_gen.utils import files
+from recipe_common import DEFAULT_DATA_DIR
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_DATA_DIR = os.environ.get(
-    "KERAS_GEN_DATA_DIR", os.path.join(ROOT, "..", "shared", "data")
-)
 
 
 def main(argv=None):

@@ -34,11 +34,10 @@ from keras_gen import metrics
 from keras_gen import models
 from keras_gen.networks import build_conv_decoder
 from keras_gen.networks import build_conv_encoder
+from recipe_common import DEFAULT_DATA_DIR
+from recipe_common import add_train_seconds
+from recipe_common import read_train_seconds
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_DATA_DIR = os.environ.get(
-    "KERAS_GEN_DATA_DIR", os.path.join(ROOT, "..", "shared", "data")
-)
 BATCH_SIZE = 100
 TRAIN_EXAMPLES = 60_000
 
@@ -96,14 +95,7 @@ def train(args):
         ],
         verbose=2,
     )
-    seconds = time.perf_counter() - start
-    state_path = os.path.join(args.out, "train_seconds.json")
-    previous = 0.0
-    if args.resume and os.path.exists(state_path):
-        with open(state_path) as f:
-            previous = json.load(f)["train_seconds"]
-    with open(state_path, "w") as f:
-        json.dump({"train_seconds": previous + seconds}, f)
+    add_train_seconds(args.out, time.perf_counter() - start)
     return model
 
 
@@ -120,11 +112,7 @@ def evaluate(model, args):
         model.elbo(test_images[i : i + 1000]).numpy()
         for i in range(0, len(test_images), 1000)
     ])
-    train_seconds = None
-    state_path = os.path.join(args.out, "train_seconds.json")
-    if os.path.exists(state_path):
-        with open(state_path) as f:
-            train_seconds = json.load(f)["train_seconds"]
+    train_seconds = read_train_seconds(args.out)
     results = {
         "test_nll_nats": float(-log_px.mean()),
         "test_nll_stderr": float(log_px.std() / np.sqrt(len(log_px))),
