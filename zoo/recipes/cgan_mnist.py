@@ -6,20 +6,15 @@ stabilizers as `dcgan_mnist`; `generate(n, labels=7)` draws sevens.
     python zoo/recipes/cgan_mnist.py --out runs/cgan_mnist --publish
 """
 
+import dcgan_mnist
 import gan_recipe
 
+# The dcgan_mnist recipe, with labels.
 PRESET = {
+    **dcgan_mnist.PRESET,
     "model": "conditional_gan",
     "entry": "cgan_mnist",
-    "version": 1,
     "description": "28x28 MNIST digits of a requested class from a conditional GAN.",
-    "d_normalization": "spectral",
-    "label_smoothing": 0.1,
-    "g_lr": 1e-4,
-    "d_lr": 4e-4,
-    "beta_1": 0.5,
-    "ema": 0.999,
-    "epochs": 30,
 }
 
 if __name__ == "__main__":
