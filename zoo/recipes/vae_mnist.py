@@ -7,8 +7,8 @@ Protocol (the standard one for binarized MNIST likelihoods):
 - report the test NLL = -mean log p(x) estimated with the importance-weighted
   bound, K = 1000 samples per image (Burda et al. 2015), and the test ELBO.
 
-    python zoo/recipes/vae_mnist.py --out runs/vae_mnist --epochs 100
-    python zoo/recipes/vae_mnist.py --out runs/vae_mnist --epochs 100 --resume
+    python zoo/recipes/vae_mnist.py --out runs/vae_mnist --epochs 60
+    python zoo/recipes/vae_mnist.py --out runs/vae_mnist --epochs 60 --resume
     python zoo/recipes/vae_mnist.py --out runs/vae_mnist --evaluate-only
 
 The model is checkpointed atomically after every epoch (`--resume`
@@ -144,7 +144,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--latent-dim", type=int, default=32)
     parser.add_argument("--encoder-filters", type=int, default=32)
     parser.add_argument("--decoder-filters", type=int, default=16)
