@@ -64,6 +64,43 @@ def test_load_by_name_gives_the_same_trainable_model(zoo_dir, model):
     assert zoo.load(str(zoo_dir / "tiny_dcgan"), compile=False).compiled is False
 
 
+@pytest.mark.parametrize("build", ["gan_with_average", "vae"])
+def test_entry_without_optimizer_state_is_small_fresh_and_trainable(tmp_path, build):
+    if build == "vae":
+        model = models.VAE(image_shape=(8, 8, 1), latent_dim=4, seed=0)
+        model.compile(optimizer=keras.optimizers.Adam(3e-4))
+    else:
+        model = models.DCGAN(image_shape=(8, 8, 1), latent_dim=4, base_filters=4, seed=0)
+        model.compile(generator_ema_decay=0.9)
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    model.fit(images, batch_size=8, epochs=2, verbose=0)
+    before = [v.numpy() for v in model.variables]
+    full = zoo.save(model, tmp_path / "full", METADATA)
+    slim = zoo.save(model, tmp_path / "slim", METADATA, optimizer_state=False)
+    # The caller's model is untouched.
+    for variable, value in zip(model.variables, before):
+        np.testing.assert_array_equal(variable.numpy(), value)
+    assert full.optimizer_state is True and slim.optimizer_state is False
+    assert zoo.get_entry(str(tmp_path / "slim")).optimizer_state is False
+    size = {name: os.path.getsize(tmp_path / name / "model.keras")
+            for name in ("full", "slim")}
+    assert size["slim"] < 0.6 * size["full"], size
+    loaded = zoo.load(str(tmp_path / "slim"))
+    np.testing.assert_allclose(
+        loaded.generate(4, seed=0), model.generate(4, seed=0), atol=1e-6
+    )
+    optimizers = zoo.registry._optimizers(loaded)
+    assert len(optimizers) == (1 if build == "vae" else 2)
+    for optimizer in optimizers:
+        assert int(optimizer.iterations) == 0
+        state = [v for v in optimizer.variables if v.name != "learning_rate"]
+        assert len(state) > 1 and all(not np.any(v.numpy()) for v in state)
+    if build == "vae":  # The compile configuration survives.
+        assert float(loaded.optimizer.learning_rate) == pytest.approx(3e-4)
+    loaded.fit(images, batch_size=8, verbose=0)
+    assert all(int(optimizer.iterations) > 0 for optimizer in optimizers)
+
+
 def test_unknown_name_lists_close_matches(zoo_dir):
     with pytest.raises(ValueError, match="tiny_dcgan"):
         zoo.load("tiny_dcgen")

@@ -59,6 +59,9 @@ class Entry:
         files: dict, file name -> sha256 of every file of the entry (but
             `entry.json` itself).
         description: str, one line on what the entry generates.
+        optimizer_state: bool, whether `model.keras` holds the optimizers'
+            state (moments, step counts) or fresh optimizers (a smaller
+            file; fine-tuning restarts Adam's moments).
         keras_gen_version: str, the version that saved it.
         keras_version: str, the Keras version that saved it.
         format_version: int, the version of this metadata format.
@@ -77,6 +80,7 @@ class Entry:
     metrics: dict = dataclasses.field(default_factory=dict)
     files: dict = dataclasses.field(default_factory=dict)
     description: str = ""
+    optimizer_state: bool = True
     keras_gen_version: str = ""
     keras_version: str = ""
     format_version: int = FORMAT_VERSION
