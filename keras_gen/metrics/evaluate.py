@@ -20,15 +20,19 @@ def nats_to_bits_per_dim(nats, num_dims):
     return nats / (num_dims * math.log(2.0))
 
 
-def binarized_test_images(dataset="mnist", data_dir=None, num_examples=None):
+def binarized_test_images(
+    dataset="mnist", data_dir=None, num_examples=None, with_labels=False
+):
     """The test images binarized once with seed 0: the likelihood protocol.
 
     Each pixel is 1 with probability (x + 1) / 2 (`keras_gen.data.binarize`),
     drawn once with a fixed seed, so every model is scored on the same
-    binary test set.
+    binary test set. With `with_labels=True`, returns `(images, labels)`
+    (for conditional models' log p(x | y)).
     """
-    images, _ = _test_split(dataset, data_dir)
-    return data.binarize(images, TEST_BINARIZATION_SEED).numpy()[:num_examples]
+    images, labels = _test_split(dataset, data_dir)
+    binary = data.binarize(images, TEST_BINARIZATION_SEED).numpy()[:num_examples]
+    return (binary, labels[:num_examples]) if with_labels else binary
 
 
 def _test_split(dataset, data_dir):

@@ -115,7 +115,7 @@ def score_and_publish(model, args):
 
         entry = zoo.save(
             model,
-            os.path.join(ROOT, "zoo", args.entry),
+            os.path.join(args.zoo_dir, args.entry),
             metadata={
                 "version": args.version,
                 "dataset": "mnist",
@@ -126,6 +126,7 @@ def score_and_publish(model, args):
             },
             samples_png=tf.io.encode_png(grid).numpy(),
             overwrite=True,
+            optimizer_state=False,
         )
         print(f"published zoo/{entry.name} (version {entry.version})")
     return scores
@@ -162,6 +163,8 @@ def parser(preset):
     p.add_argument("--evaluate-only", action="store_true")
     p.add_argument("--publish", action="store_true",
                    help="save the scored model as the zoo entry")
+    p.add_argument("--zoo-dir", default=os.path.join(ROOT, "zoo"),
+                   help="where --publish writes the entry")
     return p
 
 
