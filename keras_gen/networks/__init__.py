@@ -11,3 +11,5 @@ from keras_gen.networks.mlp import build_mlp_generator
 from keras_gen.networks.defaults import build_default_networks
 from keras_gen.networks.autoencoder import build_conv_decoder
 from keras_gen.networks.autoencoder import build_conv_encoder
+from keras_gen.networks.pixelcnn import PixelCNNNetwork
+from keras_gen.networks.pixelcnn import build_pixelcnn_network
