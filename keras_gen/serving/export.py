@@ -12,7 +12,8 @@ Layout written under `base_dir` (the folder the serving container mounts at
             1/
 
 Signatures (`[batch]` is free; `label`, int32 `[batch]`, only for the
-conditional models `ConditionalGAN` and `CVAE`):
+conditional models `ConditionalGAN`, `CVAE` and a `PixelCNN` with
+`num_classes`):
 
     GAN family (AdversarialModel subclasses):
       serving_default  latent float32 [batch, latent_dim] (+ label)
@@ -23,6 +24,10 @@ conditional models `ConditionalGAN` and `CVAE`):
       serving_default  latent (+ label) -> images
       encode           images float32 [batch, *image_shape] (+ label)
                        -> mean, stddev float32 [batch, latent_dim]
+      sample           num_samples, seed (+ label) -> images
+    PixelCNN:
+      serving_default  images float32 [batch, *image_shape] (+ label)
+                       -> log_likelihood float32 [batch]
       sample           num_samples, seed (+ label) -> images
 
 - `serving_default` maps given latent vectors to data: `model.generator(...,
@@ -38,6 +43,13 @@ conditional models `ConditionalGAN` and `CVAE`):
   fails with an `INVALID_ARGUMENT` error. The plain `Autoencoder` has no
   prior: it decodes `code_mean + sqrt(code_variance) * z`, the Gaussian fit
   of its training codes (as `generate` does).
+- A PixelCNN has no latent space: its `serving_default` scores binary
+  images (pixels -1 or 1), the exact log p(x) (log p(x | y) if
+  conditional) in nats, as `model.log_likelihood`; other pixel values fail
+  with an `INVALID_ARGUMENT` error. Its `sample` draws the same
+  `[num_samples, latent_dim]` normals (one per pixel) and runs the model's
+  pixel-by-pixel sampling loop in the graph, so it equals
+  `model.generate(num_samples, seed=seed)` too.
 - `encode` returns the posterior q(z|x) of a VAE (`mean()` and `stddev()`
   of `model.encode(images, labels)`); a plain `Autoencoder` is
   deterministic, so `mean` is its code and `stddev` is zeros: one contract
@@ -66,6 +78,7 @@ import tensorflow as tf
 
 from keras_gen.models.adversarial_model import AdversarialModel
 from keras_gen.models.autoencoder import Autoencoder
+from keras_gen.models.pixelcnn import PixelCNN
 from keras_gen.models.vae import VAE
 from keras_gen.utils import files
 
@@ -87,8 +100,8 @@ def export_model(model, base_dir, name, version=None, serving_base_path="/models
 
     Args:
         model: a `keras_gen.models.AdversarialModel` subclass (`GAN`,
-            `DCGAN`, `WGAN`, `WGANGP`, `ConditionalGAN`) or an
-            `Autoencoder`, `VAE` or `CVAE`.
+            `DCGAN`, `WGAN`, `WGANGP`, `ConditionalGAN`), an
+            `Autoencoder`, `VAE` or `CVAE`, or a `PixelCNN`.
         base_dir: str or path, the model base folder TF Serving serves (the
             container mounts it at `serving_base_path`).
         name: str, the served model name, lowercase letters, digits and
@@ -106,7 +119,8 @@ def export_model(model, base_dir, name, version=None, serving_base_path="/models
         str, the path of the new SavedModel folder, `base_dir/<name>/<version>`.
 
     Raises:
-        TypeError: if `model` is not a keras-gen GAN or autoencoder model.
+        TypeError: if `model` is not a keras-gen GAN, autoencoder or
+            PixelCNN model.
         ValueError: if `name` or `version` is invalid, or the version exists.
 
     Example:
@@ -295,12 +309,12 @@ def _version_exists_error(name, version, existing):
 
 
 def _check_model(model):
-    if not isinstance(model, (AdversarialModel, Autoencoder)):
+    if not isinstance(model, (AdversarialModel, Autoencoder, PixelCNN)):
         raise TypeError(
             "export_model() exports keras-gen models of the GAN family "
             "(AdversarialModel subclasses: GAN, DCGAN, WGAN, WGANGP, "
-            "ConditionalGAN) or the autoencoder family (Autoencoder, VAE, "
-            f"CVAE); received {type(model).__name__}."
+            "ConditionalGAN), the autoencoder family (Autoencoder, VAE, "
+            f"CVAE) or PixelCNN; received {type(model).__name__}."
         )
 
 
@@ -323,6 +337,8 @@ def _endpoints(model):
     (the output names). Conditional and unconditional models get separate
     functions because a signature's inputs are its arguments.
     """
+    if isinstance(model, PixelCNN):
+        return _pixelcnn_endpoints(model)
     latent_dim = model.latent_dim
     num_classes = model.num_classes
     latent_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="latent")
@@ -386,6 +402,66 @@ def _endpoints(model):
 
             endpoints.append(("encode", encode, [images_spec]))
     return endpoints
+
+
+def _pixelcnn_endpoints(model):
+    """`serving_default` (exact log p(x) of images) and `sample`."""
+    num_classes = model.num_classes
+    images_spec = tf.TensorSpec([None, *model.image_shape], tf.float32, name="images")
+    label_spec = tf.TensorSpec([None], tf.int32, name="label")
+    num_samples_spec = tf.TensorSpec([], tf.int32, name="num_samples")
+    seed_spec = tf.TensorSpec([], tf.int32, name="seed")
+
+    def log_likelihood(images, labels):
+        return {
+            "log_likelihood": tf.cast(
+                model.log_prob(_checked_binary_images(images), labels),
+                tf.float32,
+            )
+        }
+
+    def draw(num_samples, seed, labels):
+        noise = tf.random.stateless_normal(
+            tf.stack([_checked_num_samples(num_samples), model.latent_dim]),
+            seed=tf.stack([seed, 0]),
+        )
+        if labels is not None:
+            labels = _labels_per_sample(labels, tf.shape(noise)[0])
+        return {"images": model.sample_from_noise(noise, labels)}
+
+    if model.is_conditional:
+
+        def serving_default(images, label):
+            return log_likelihood(images, _checked_labels(label, num_classes))
+
+        def sample(num_samples, seed, label):
+            return draw(num_samples, seed, _checked_labels(label, num_classes))
+
+        return [
+            ("serving_default", serving_default, [images_spec, label_spec]),
+            ("sample", sample, [num_samples_spec, seed_spec, label_spec]),
+        ]
+
+    def serving_default(images):
+        return log_likelihood(images, None)
+
+    def sample(num_samples, seed):
+        return draw(num_samples, seed, None)
+
+    return [
+        ("serving_default", serving_default, [images_spec]),
+        ("sample", sample, [num_samples_spec, seed_spec]),
+    ]
+
+
+def _checked_binary_images(images):
+    """`images` after an in-graph check that every pixel is -1 or 1."""
+    check = tf.debugging.Assert(
+        tf.reduce_all(tf.equal(tf.abs(images), 1.0)),
+        ["images must be binary: every pixel -1 or 1 (binarize them first)"],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(images)
 
 
 def _data_from_latent(model):

@@ -1,10 +1,14 @@
 """Recipe of the `dcgan_mnist` zoo entry (see gan_recipe.py for the options).
 
-DCGAN (Radford et al. 2015) with the stabilizers the literature offers:
-batch norm in the generator, spectral normalization in the discriminator
-(Miyato et al. 2018), two time-scale learning rates (Heusel et al. 2017),
-one-sided label smoothing (Salimans et al. 2016) and an exponential moving
-average of the generator's weights (Yazici et al. 2019).
+DCGAN (Radford et al. 2015): batch norm in both networks, Adam(2e-4, 0.5)
+for both, one-sided label smoothing (Salimans et al. 2016) and an
+exponential moving average of the generator's weights (Yazici et al. 2019).
+
+Measured here, not assumed: a spectrally normalized discriminator
+(Miyato et al. 2018) with two time-scale learning rates (1e-4 / 4e-4,
+Heusel et al. 2017) learned much more slowly on this budget (FID on 2,000
+samples 153 and classifier score 5.6 after 5 epochs, against 106 and 6.6
+after 2 epochs with this preset), so the preset keeps the paper's batch norm.
 
     python zoo/recipes/dcgan_mnist.py --out runs/dcgan_mnist --publish
 """
@@ -16,13 +20,13 @@ PRESET = {
     "entry": "dcgan_mnist",
     "version": 1,
     "description": "28x28 MNIST digits from a DCGAN.",
-    "d_normalization": "spectral",
+    "d_normalization": "batch",
     "label_smoothing": 0.1,
-    "g_lr": 1e-4,
-    "d_lr": 4e-4,
+    "g_lr": 2e-4,
+    "d_lr": 2e-4,
     "beta_1": 0.5,
     "ema": 0.999,
-    "epochs": 30,
+    "epochs": 10,
 }
 
 if __name__ == "__main__":
