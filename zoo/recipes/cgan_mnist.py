@@ -15,6 +15,7 @@ PRESET = {
     "model": "conditional_gan",
     "entry": "cgan_mnist",
     "description": "28x28 MNIST digits of a requested class from a conditional GAN.",
+    "epochs": 8,
 }
 
 if __name__ == "__main__":
