@@ -54,6 +54,11 @@ MODELS = {
         base_filters=2, seed=0,
     ),
     "autoencoder": _autoencoder,
+    # Its `sample` must draw the categorical and uniform codes as generate().
+    "infogan": lambda: models.InfoGAN(
+        image_shape=(8, 8, 1), noise_dim=3, num_categories=3, num_continuous=2,
+        base_filters=4, seed=0,
+    ),
 }
 AUTOENCODER_FAMILY = ("vae", "cvae", "autoencoder")
 CONDITIONAL = ("conditional_gan", "cvae")

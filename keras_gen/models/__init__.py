@@ -7,6 +7,7 @@ from keras_gen.models.cvae import CVAE
 from keras_gen.models.dcgan import DCGAN
 from keras_gen.models.gan import GAN
 from keras_gen.models.generative_model import GenerativeModel
+from keras_gen.models.infogan import InfoGAN
 from keras_gen.models.pixelcnn import PixelCNN
 from keras_gen.models.vae import VAE
 from keras_gen.models.wgan import WGAN

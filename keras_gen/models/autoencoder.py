@@ -238,6 +238,9 @@ class Autoencoder(GenerativeModel):
             loss = loss + ops.sum(self.losses)
         return distribution.scale_for_replicas(loss)
 
+    def latent_from_noise(self, noise):
+        """An autoencoder has no prior: samples the Gaussian fit of its codes."""
+        return self.code_mean + ops.sqrt(self.code_variance) * noise
+
     def _decode_batch(self, latent, labels):
-        latent = self.code_mean + ops.sqrt(self.code_variance) * latent
         return ops.convert_to_numpy(self.decode(latent, labels))

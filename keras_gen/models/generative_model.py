@@ -232,10 +232,10 @@ class GenerativeModel(keras.Model):
                 f"num_samples must be a positive int, received {num_samples!r}."
             )
         labels = self._labels_for_generate(labels, int(num_samples))
-        latent = keras.random.normal(
+        latent = self.latent_from_noise(keras.random.normal(
             (int(num_samples), self.latent_dim),
             seed=self.seed_generator if seed is None else int(seed),
-        )
+        ))
         outputs = []
         with self.sampling_weights():
             for start in range(0, int(num_samples), batch_size):
@@ -246,6 +246,15 @@ class GenerativeModel(keras.Model):
                     self._decode_batch(latent[start : start + batch_size], batch_labels)
                 )
         return np.concatenate(outputs).astype("float32")
+
+    def latent_from_noise(self, noise):
+        """Maps z ~ N(0, I), shape `(batch, latent_dim)`, to the prior's samples.
+
+        The identity for models whose prior is N(0, I); models with other
+        priors (InfoGAN's categorical and uniform codes) override it.
+        `generate` and the serving export's `sample` draw through it.
+        """
+        return noise
 
     def _decode_batch(self, latent, labels):
         """Maps a batch of latent vectors (and labels) to numpy data."""

@@ -396,5 +396,6 @@ class VAE(Autoencoder):
         cache[key] = estimate
         return estimate
 
-    def _decode_batch(self, latent, labels):
-        return ops.convert_to_numpy(self.decode(latent, labels))
+    def latent_from_noise(self, noise):
+        """Samples come from the prior N(0, I) itself."""
+        return noise

@@ -6,6 +6,7 @@ A network knows nothing about losses or training; the models in
 
 from keras_gen.networks.dcgan import build_dcgan_discriminator
 from keras_gen.networks.dcgan import build_dcgan_generator
+from keras_gen.networks.infogan import build_infogan_discriminator
 from keras_gen.networks.mlp import build_mlp_discriminator
 from keras_gen.networks.mlp import build_mlp_generator
 from keras_gen.networks.defaults import build_default_networks

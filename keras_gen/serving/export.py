@@ -483,15 +483,12 @@ def _data_from_latent(model):
 def _prior_to_latent(model):
     """Maps z ~ N(0, I) to the latent vectors the model samples from.
 
-    The identity, except for the plain `Autoencoder` (no prior), which
-    samples from the Gaussian fit of its training codes.
+    The model's own `latent_from_noise`, the map `generate` uses: the
+    identity for an N(0, I) prior, the Gaussian fit of the training codes
+    for the plain `Autoencoder`, the categorical and uniform codes of
+    `InfoGAN`.
     """
-    if isinstance(model, Autoencoder) and not isinstance(model, VAE):
-        return lambda noise: (
-            tf.cast(model.code_mean, tf.float32)
-            + tf.sqrt(tf.cast(model.code_variance, tf.float32)) * noise
-        )
-    return lambda noise: noise
+    return lambda noise: tf.cast(model.latent_from_noise(noise), tf.float32)
 
 
 def _posterior(model):
