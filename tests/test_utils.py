@@ -51,6 +51,17 @@ def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path):
     assert os.listdir(tmp_path) == ["file.bin"]
 
 
+def test_atomic_writes_get_the_permissions_of_any_new_file(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        files.atomic_write_bytes(tmp_path / "a.png", b"png")
+        # tempfile alone would leave 0600: unreadable to a server or a group.
+        assert os.stat(tmp_path / "a.png").st_mode & 0o777 == 0o644
+        assert files.umasked(0o777) == 0o755
+    finally:
+        os.umask(previous)
+
+
 def test_save_model_atomically_wants_a_keras_path(tmp_path):
     with pytest.raises(ValueError, match=".keras"):
         files.save_model_atomically(object(), tmp_path / "model.h5")

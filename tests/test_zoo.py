@@ -46,7 +46,12 @@ def test_save_writes_an_entry_with_hashes(zoo_dir, model):
     entry = zoo.get_entry("tiny_dcgan")
     assert (entry.name, entry.version, entry.model_class) == ("tiny_dcgan", 3, "DCGAN")
     assert entry.image_shape == [8, 8, 1] and entry.latent_dim == 4
-    assert entry.parameters == model.count_params()
+    networks = model.generator.count_params() + model.discriminator.count_params()
+    assert entry.parameters == networks
+    # Readable like any directory the user makes (mkdtemp would give 0700).
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(entry_dir).st_mode & 0o777 == 0o777 & ~umask
     assert set(entry.files) == {"card.md", "model.keras", "samples.png"}
     assert entry.keras_version == keras.__version__
     assert "fid" in (entry_dir / "card.md").read_text()
@@ -75,7 +80,14 @@ def test_entry_without_optimizer_state_is_small_fresh_and_trainable(tmp_path, bu
     images = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
     model.fit(images, batch_size=8, epochs=2, verbose=0)
     before = [v.numpy() for v in model.variables]
-    full = zoo.save(model, tmp_path / "full", METADATA)
+    full = zoo.save(model, tmp_path / "full", {**METADATA, "notes": "Reproduce: `x.py`."})
+    card = (tmp_path / "full" / "card.md").read_text()
+    assert card.rstrip().endswith("## Notes\n\nReproduce: `x.py`.")
+    # Parameters are the networks' weights (not a moving average of them).
+    networks = sum(getattr(model, n).count_params() for n in model._networks)
+    assert full.parameters == networks
+    if build == "gan_with_average":
+        assert networks < model.count_params()
     slim = zoo.save(model, tmp_path / "slim", METADATA, optimizer_state=False)
     # The caller's model is untouched.
     for variable, value in zip(model.variables, before):
@@ -282,3 +294,11 @@ def test_export_serves_the_generator_moving_average(tmp_path):
         expected = gan.generator(latent, training=False).numpy()
     np.testing.assert_allclose(served["images"].numpy(), expected, atol=1e-5)
     assert not np.allclose(expected, gan.generator(latent, training=False).numpy())
+    # The same through an entry: `export(name)` loads it without compiling,
+    # and the average must still be the weights it samples with.
+    zoo.save(gan, tmp_path / "zoo" / "ema_entry", METADATA, optimizer_state=False)
+    uncompiled = zoo.load(str(tmp_path / "zoo" / "ema_entry"), compile=False)
+    np.testing.assert_allclose(uncompiled.generate(3, seed=1), gan.generate(3, seed=1), atol=1e-6)
+    path = zoo.export(str(tmp_path / "zoo" / "ema_entry"), tmp_path / "serving")
+    served = tf.saved_model.load(path).signatures["serving_default"](latent=latent)
+    np.testing.assert_allclose(served["images"].numpy(), expected, atol=1e-5)

@@ -177,9 +177,27 @@ class AdversarialModel(GenerativeModel):
         and the serving export use the averaged weights; training and
         `model(latent)` use the trained ones.
         """
-        if getattr(self, "generator_ema_decay", None) is None:
+        if not self._samples_with_average():
             return contextlib.nullcontext()
         return self._swapped_generator_weights()
+
+    def _samples_with_average(self):
+        if getattr(self, "compiled", False):
+            return getattr(self, "generator_ema_decay", None) is not None
+        # Loaded without compile: the saved average, if there is one.
+        return hasattr(self, "generator_average")
+
+    def load_own_variables(self, store):
+        # The moving average is created by compile(generator_ema_decay=...);
+        # a model loaded with compile=False creates it here when the saved
+        # model has it (its only model-level weights), so it loads, and
+        # samples with it.
+        own = [key for key in store.keys() if key != self._SEED_STATE_KEY]
+        if not hasattr(self, "generator_average") and len(own) == len(
+            self.generator.weights
+        ):
+            self._track_generator_average()
+        super().load_own_variables(store)
 
     @contextlib.contextmanager
     def _swapped_generator_weights(self):

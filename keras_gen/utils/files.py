@@ -9,6 +9,17 @@ import os
 import tempfile
 
 
+def umasked(mode):
+    """`mode` with the process's umask applied: what `open` would give.
+
+    `tempfile` makes private files (0600) and folders (0700); a file renamed
+    into place gets the permissions any other new file would.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix=""):
     """Yields a temporary path beside `path`; renames it to `path` on success.
@@ -27,6 +38,7 @@ def atomic_path(path, suffix=""):
     os.close(handle)
     try:
         yield temporary
+        os.chmod(temporary, umasked(0o666))
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

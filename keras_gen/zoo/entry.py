@@ -59,6 +59,8 @@ class Entry:
         files: dict, file name -> sha256 of every file of the entry (but
             `entry.json` itself).
         description: str, one line on what the entry generates.
+        notes: str, markdown appended to the generated model card (how to
+            reproduce the entry, reference scores, known limits).
         optimizer_state: bool, whether `model.keras` holds the optimizers'
             state (moments, step counts) or fresh optimizers (a smaller
             file; fine-tuning restarts Adam's moments).
@@ -80,6 +82,7 @@ class Entry:
     metrics: dict = dataclasses.field(default_factory=dict)
     files: dict = dataclasses.field(default_factory=dict)
     description: str = ""
+    notes: str = ""
     optimizer_state: bool = True
     keras_gen_version: str = ""
     keras_version: str = ""

@@ -16,6 +16,7 @@ import zipfile
 
 import keras
 
+from keras_gen.utils import files
 from keras_gen.version import __version__
 from keras_gen.zoo import remote
 from keras_gen.zoo.entry import CARD_FILE
@@ -183,7 +184,15 @@ def _card_text(entry):
 {metrics}
 
 ![samples]({SAMPLES_FILE})
-"""
+""" + (f"\n## Notes\n\n{entry.notes.strip()}\n" if entry.notes else "")
+
+
+def _parameter_count(model):
+    """Weights of the model's networks (not moving averages or trackers)."""
+    networks = getattr(model, "_networks", ())
+    if not networks:
+        return int(model.count_params())
+    return int(sum(getattr(model, name).count_params() for name in networks))
 
 
 def _optimizers(model):
@@ -258,6 +267,9 @@ def save(model, path, metadata, card=None, samples_png=None, overwrite=False,
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{name}.", dir=parent)
+    # mkdtemp makes a private (0700) directory; an entry is as readable as
+    # any other directory the user creates.
+    os.chmod(staging, files.umasked(0o777))
     try:
         if optimizer_state:
             model.save(os.path.join(staging, MODEL_FILE))
@@ -278,7 +290,7 @@ def save(model, path, metadata, card=None, samples_png=None, overwrite=False,
             "image_shape": list(model.data_shape),
             "latent_dim": model.latent_dim,
             "num_classes": model.num_classes,
-            "parameters": int(model.count_params()),
+            "parameters": _parameter_count(model),
             "keras_gen_version": __version__,
             "keras_version": keras.__version__,
             "optimizer_state": bool(optimizer_state),

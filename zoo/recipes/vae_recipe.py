@@ -48,7 +48,9 @@ from keras_gen import zoo
 from keras_gen.networks import build_conv_decoder
 from keras_gen.networks import build_conv_encoder
 from keras_gen.utils import images
+from recipe_common import CALIBRATION_NOTE
 from recipe_common import DEFAULT_DATA_DIR
+from recipe_common import card_notes
 from recipe_common import ROOT
 from recipe_common import add_train_seconds
 from recipe_common import read_train_seconds
@@ -195,6 +197,18 @@ def evaluate(model, args, num_examples=None):
     return results
 
 
+def _epochs_text(results):
+    """"20", or "60 elbo + 20 iwae" for a fine-tuned run."""
+    settings = results["settings"]
+    text = f"{results['epochs']} {settings['objective']}"
+    init_from = settings.get("init_from")
+    if init_from:
+        with open(os.path.join(init_from, "log.csv")) as f:
+            earlier = sum(1 for _ in f) - 1  # One line per epoch, plus a header.
+        text = f"{earlier} elbo + {text}"
+    return text
+
+
 def publish(model, args):
     """Scores on the test set and saves the zoo entry `<zoo-dir>/<entry>/`.
 
@@ -232,6 +246,16 @@ def publish(model, args):
             "license": "Apache-2.0 (weights); MNIST is CC BY-SA 3.0",
             "metrics": scores,
             "description": args.description,
+            "notes": card_notes(
+                args.entry, args.out, _epochs_text(likelihood),
+                extra=(
+                    "Likelihood protocol: test images binarized once with seed 0, "
+                    f"log p(x) by importance sampling with K = "
+                    f"{likelihood['eval_importance_samples']} on "
+                    f"{likelihood['eval_examples']} test images; samples are the "
+                    "decoder's pixel means.\n\n" + CALIBRATION_NOTE
+                ),
+            ),
         },
         samples_png=tf.io.encode_png(grid).numpy(),
         overwrite=True,
