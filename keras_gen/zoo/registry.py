@@ -255,7 +255,10 @@ def save(model, path, metadata, card=None, samples_png=None, overwrite=False,
         optimizer_state: bool. True keeps the optimizers' state (moments,
             step counts), so training resumes exactly; False ships fresh
             optimizers with the same configuration, in a file about a third
-            the size (what the shipped entries do).
+            the size (what the shipped entries do). Fine-tuning such an
+            entry restarts Adam's moments and, for a GAN with a generator
+            moving average, the average's warm-up (it follows the step
+            count), so the average soon tracks the fine-tuned weights.
 
     Returns:
         The `Entry` written.
