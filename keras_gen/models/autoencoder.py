@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_gen import losses
-from keras_gen.models.generative_model import GenerativeModel
+from keras_gen.models.generative_model import SingleOptimizerModel
 from keras_gen.models.generative_model import static_output_shape
 from keras_gen.networks import build_conv_decoder
 from keras_gen.networks import build_conv_encoder
@@ -18,7 +18,7 @@ RECONSTRUCTION_LOSSES = {
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class Autoencoder(GenerativeModel):
+class Autoencoder(SingleOptimizerModel):
     """A deterministic autoencoder: x -> z = encoder(x) -> decoder(z) ~ x.
 
     Trained with Keras's own `train_step` on a reconstruction loss chosen by
@@ -58,6 +58,8 @@ class Autoencoder(GenerativeModel):
         Hinton & Salakhutdinov, "Reducing the Dimensionality of Data with
         Neural Networks", Science 2006.
     """
+
+    _loss_hint = "choose it with the constructor (reconstruction_loss= or likelihood=)"
 
     _networks = ("encoder", "decoder")
     _network_args = ("image_shape", "base_filters", "reconstruction_loss")
@@ -162,34 +164,6 @@ class Autoencoder(GenerativeModel):
     # ------------------------------------------------------------------
     # Public API.
     # ------------------------------------------------------------------
-
-    def compile(self, optimizer=None, **kwargs):
-        """Configures training; defaults to Adam(1e-3)."""
-        if "loss" in kwargs:
-            raise TypeError(
-                f"{type(self).__name__} computes its own loss; choose it with "
-                "the constructor (reconstruction_loss= or likelihood=)."
-            )
-        super().compile(
-            optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs
-        )
-        # Replayed by `compile_from_config` when the model is loaded.
-        self._compile_arguments = dict(kwargs)
-        # Built now, so a loaded model restores the optimizer's state.
-        self.optimizer.build(self.trainable_variables)
-
-    def get_compile_config(self):
-        if not getattr(self, "compiled", False):
-            return None
-        return {
-            "optimizer": keras.optimizers.serialize(self.optimizer),
-            **self._compile_arguments,
-        }
-
-    def compile_from_config(self, config):
-        config = dict(config)
-        config["optimizer"] = keras.optimizers.deserialize(config["optimizer"])
-        self.compile(**config)
 
     def encode(self, images, labels=None):
         """Maps images in [-1, 1] to latent codes `(batch, latent_dim)`."""

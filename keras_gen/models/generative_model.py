@@ -293,3 +293,50 @@ class GenerativeModel(keras.Model):
             )
         self._check_values(np.zeros((0, *self.data_shape)), labels)
         return tf.constant(labels, dtype="int32")
+
+
+class SingleOptimizerModel(GenerativeModel):
+    """A `GenerativeModel` trained by Keras's own loop with one optimizer.
+
+    Owns `compile` (default Adam(1e-3); the model computes its own loss, so
+    `loss=` is refused with `_loss_hint`), the optimizer built at compile
+    time so a loaded model restores its state, and the compile config that
+    `keras.saving.load_model` replays. The autoencoder family and PixelCNN
+    share it.
+    """
+
+    # Where the loss comes from, for the error when compile() gets `loss=`.
+    _loss_hint = "its loss is part of the model"
+
+    def compile(self, optimizer=None, **kwargs):
+        """Configures training; defaults to Adam(1e-3).
+
+        Args:
+            optimizer: a Keras optimizer; defaults to Adam(1e-3).
+            **kwargs: other `keras.Model.compile` arguments (not `loss`).
+        """
+        if "loss" in kwargs:
+            raise TypeError(
+                f"{type(self).__name__} computes its own loss; {self._loss_hint}."
+            )
+        super().compile(
+            optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs
+        )
+        # Replayed by `compile_from_config` when the model is loaded.
+        self._compile_arguments = dict(kwargs)
+        # Built now, so a loaded model restores the optimizer's state.
+        self.optimizer.build(self.trainable_variables)
+
+    def get_compile_config(self):
+        if not getattr(self, "compiled", False):
+            return None
+        return {
+            "optimizer": keras.optimizers.serialize(self.optimizer),
+            **self._compile_arguments,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        config["optimizer"] = keras.optimizers.deserialize(config["optimizer"])
+        self.compile(**config)
+

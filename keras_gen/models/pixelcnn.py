@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_gen.models.generative_model import GenerativeModel
+from keras_gen.models.generative_model import SingleOptimizerModel
 from keras_gen.networks.pixelcnn import build_pixelcnn_network
 from keras_gen.utils import distribution
 
@@ -22,7 +22,7 @@ def bernoulli_log_prob(images, logits):
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class PixelCNN(GenerativeModel):
+class PixelCNN(SingleOptimizerModel):
     """PixelCNN for binary images (van den Oord et al. 2016).
 
     p(x) = prod_i p(x_i | x_1, ..., x_{i-1}) over the pixels in raster order,
@@ -88,6 +88,8 @@ class PixelCNN(GenerativeModel):
         van den Oord et al., "Conditional Image Generation with PixelCNN
         Decoders", NeurIPS 2016. https://arxiv.org/abs/1606.05328
     """
+
+    _loss_hint = "it is -log p(x), so compile() takes no loss="
 
     _networks = ("network",)
     _network_args = (
@@ -193,40 +195,6 @@ class PixelCNN(GenerativeModel):
     # ------------------------------------------------------------------
     # Training.
     # ------------------------------------------------------------------
-
-    def compile(self, optimizer=None, **kwargs):
-        """Configures training; defaults to Adam(1e-3).
-
-        Args:
-            optimizer: a Keras optimizer; defaults to Adam(1e-3).
-            **kwargs: other `keras.Model.compile` arguments (not `loss`: the
-                loss is -log p(x)).
-        """
-        if "loss" in kwargs:
-            raise TypeError(
-                f"{type(self).__name__} computes its own loss, -log p(x); "
-                "compile() takes no loss=."
-            )
-        super().compile(
-            optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs
-        )
-        # Replayed by `compile_from_config` when the model is loaded.
-        self._compile_arguments = dict(kwargs)
-        # Built now, so a loaded model restores the optimizer's state.
-        self.optimizer.build(self.trainable_variables)
-
-    def get_compile_config(self):
-        if not getattr(self, "compiled", False):
-            return None
-        return {
-            "optimizer": keras.optimizers.serialize(self.optimizer),
-            **self._compile_arguments,
-        }
-
-    def compile_from_config(self, config):
-        config = dict(config)
-        config["optimizer"] = keras.optimizers.deserialize(config["optimizer"])
-        self.compile(**config)
 
     def call(self, inputs, training=False):
         """Bernoulli logits `(batch, H, W, 1)`, one per pixel, in one pass."""
