@@ -231,6 +231,7 @@ def publish(model, args):
         elbo_nats=likelihood["test_elbo_nats"],
         bits_per_dim=likelihood["bits_per_dim"],
         nll_importance_samples=likelihood["eval_importance_samples"],
+        nll_examples=likelihood["eval_examples"],
         train_seconds=likelihood["train_seconds"],
     )
     print(json.dumps(scores, indent=2))
@@ -250,7 +251,8 @@ def publish(model, args):
                 args.entry, args.out, _epochs_text(likelihood),
                 extra=(
                     "Likelihood protocol: test images binarized once with seed 0, "
-                    f"log p(x) by importance sampling with K = "
+                    f"{'log p(x | y), the label given,' if model.is_conditional else 'log p(x)'} "
+                    "by importance sampling with K = "
                     f"{likelihood['eval_importance_samples']} on "
                     f"{likelihood['eval_examples']} test images; samples are the "
                     "decoder's pixel means.\n\n" + CALIBRATION_NOTE
