@@ -1,6 +1,7 @@
 """Metrics of samples, against counts worked out by hand."""
 
 import numpy as np
+import pytest
 
 from keras_gen import data
 from keras_gen import metrics
@@ -93,3 +94,52 @@ def test_precision_recall_by_hand():
     assert recall == 1.0
     same = np.random.default_rng(0).normal(size=(300, 3))
     assert metrics.precision_recall(same, same, k=3) == (1.0, 1.0)
+
+
+def test_matched_accuracy_by_hand():
+    # Code 0 meets classes [1, 1, 2], code 1 meets [0, 0, 1]; the injective
+    # map 0 -> 1, 1 -> 0 agrees with 2 + 2 = 4 of 6; majority gives the same.
+    codes = np.array([0, 0, 0, 1, 1, 1])
+    labels = np.array([1, 1, 2, 0, 0, 1])
+    result = metrics.matched_accuracy(codes, labels, num_codes=2, num_classes=3)
+    assert result["one_to_one"] == 4 / 6 and result["one_to_one_map"] == [1, 0]
+    assert result["majority"] == 4 / 6
+    # Code 0 meets [0, 0], code 1 meets [0, 0, 1]: majority maps both to
+    # class 0 (4 of 5); one-to-one can send only one there: 0 -> 0, 1 -> 1
+    # (2 + 1) beats 0 -> 1, 1 -> 0 (0 + 2), so 3 of 5.
+    result = metrics.matched_accuracy([0, 0, 1, 1, 1], [0, 0, 0, 0, 1], 2, 2)
+    assert result["majority"] == 4 / 5 and result["majority_map"] == [0, 0]
+    assert result["one_to_one"] == 3 / 5 and result["one_to_one_map"] == [0, 1]
+
+
+def test_matched_accuracy_recovers_a_permutation_and_matches_brute_force():
+    import itertools
+
+    from keras_gen.metrics import matching
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 500)
+    permutation = rng.permutation(10)
+    result = metrics.matched_accuracy(permutation[labels], labels, 10, 10)
+    assert result["one_to_one"] == 1.0
+    np.testing.assert_array_equal(np.array(result["one_to_one_map"])[permutation], np.arange(10))
+    for _ in range(5):
+        counts = rng.integers(0, 20, (5, 6))
+        best = max(
+            sum(counts[i, cls] for i, cls in enumerate(choice))
+            for choice in itertools.permutations(range(6), 5)
+        )
+        assignment = matching.best_one_to_one(counts)
+        assert len(set(assignment)) == 5
+        assert counts[np.arange(5), assignment].sum() == best
+
+
+def test_matched_accuracy_rejects_bad_codes():
+    with pytest.raises(ValueError, match=r"codes must be in \[0, 3\)"):
+        metrics.matched_accuracy([0, 3], [0, 1], 3, 3)
+    with pytest.raises(ValueError, match="same length"):
+        metrics.matched_accuracy([0, 1], [0, 1, 1], 3, 3)
+    with pytest.raises(ValueError, match="integers"):
+        metrics.matched_accuracy([0.5, 1.0], [0, 1], 3, 3)
+    with pytest.raises(ValueError, match="no more codes"):
+        metrics.matched_accuracy([0, 4], [0, 1], 5, 3)

@@ -9,5 +9,6 @@ from keras_gen.metrics.evaluate import binarized_test_images
 from keras_gen.metrics.evaluate import evaluate
 from keras_gen.metrics.inception import InceptionFeatures
 from keras_gen.metrics.inception import frechet_inception_distance
+from keras_gen.metrics.matching import matched_accuracy
 from keras_gen.metrics.evaluate import nats_to_bits_per_dim
 from keras_gen.metrics.modes import mode_coverage

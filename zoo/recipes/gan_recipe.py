@@ -20,6 +20,7 @@ import os
 import time
 
 import keras
+import numpy as np
 
 import keras_gen
 from keras_gen import callbacks
@@ -44,6 +45,7 @@ PAPERS = {
     "dcgan": "Radford et al. 2015, https://arxiv.org/abs/1511.06434",
     "wgan_gp": "Gulrajani et al. 2017, https://arxiv.org/abs/1704.00028",
     "conditional_gan": "Mirza & Osindero 2014, https://arxiv.org/abs/1411.1784",
+    "infogan": "Chen et al. 2016, https://arxiv.org/abs/1606.03657",
 }
 
 
@@ -53,6 +55,9 @@ def build_model(args):
                   base_filters=args.base_filters, seed=args.seed)
     if args.model == "wgan_gp":
         model = models.WGANGP(**common)
+    elif args.model == "infogan":
+        del common["latent_dim"]  # noise 62 + 10 categories + 2 codes
+        model = models.InfoGAN(**common)
     else:
         num_classes = 10 if args.model == "conditional_gan" else None
         discriminator = networks.build_dcgan_discriminator(
@@ -123,16 +128,14 @@ def score_and_publish(model, args):
         scores = metrics.evaluate(
             model, num_samples=args.eval_samples, data_dir=args.data_dir
         )
+        if isinstance(model, models.InfoGAN):
+            scores.update(infogan_code_accuracy(model, args))
         scores["train_seconds"] = read_train_seconds(args.out)
         scores["epochs"] = epochs
         with open(os.path.join(args.out, "scores.json"), "w") as f:
             json.dump(scores, f, indent=2)
     print(json.dumps(scores, indent=2))
     if args.publish:
-        labels = [i % 10 for i in range(100)] if model.is_conditional else None
-        grid = images.image_grid(
-            model.generate(100, seed=0, labels=labels), columns=10
-        )
         import tensorflow as tf
 
         entry = zoo.save(
@@ -150,12 +153,64 @@ def score_and_publish(model, args):
                     extra=CALIBRATION_NOTE + "\n\n" + QUALITY_BARS,
                 ),
             },
-            samples_png=tf.io.encode_png(grid).numpy(),
+            samples_png=tf.io.encode_png(sample_grid(model)).numpy(),
             overwrite=True,
             optimizer_state=False,
         )
         print(f"published zoo/{entry.name} (version {entry.version})")
     return scores
+
+
+def infogan_code_accuracy(model, args, num_samples=10_000):
+    """How well InfoGAN's categorical code names the digit (Chen et al. 2016).
+
+    Both readings are matched to the digit classes by the best one-to-one
+    map (`keras_gen.metrics.matched_accuracy`):
+    - `code_accuracy_test`: Q's category of each real test image against its
+      label (the paper's "5% error");
+    - `code_accuracy_samples`: the category a sample was generated with
+      against the class the shipped MNIST classifier gives it.
+    """
+    test_images, test_labels = next(iter(data.load(
+        "mnist", split="test", batch_size=10_000, with_labels=True,
+        data_dir=args.data_dir,
+    )))
+    codes = model.predict_codes(test_images.numpy())["category"]
+    on_test = metrics.matched_accuracy(
+        codes, test_labels.numpy(), model.num_categories, 10
+    )
+    categories = np.arange(num_samples) % model.num_categories
+    samples = model.generate_with_codes(categories, seed=args.seed)
+    _, probabilities = metrics.MNISTClassifier()(samples)
+    on_samples = metrics.matched_accuracy(
+        categories, probabilities.argmax(axis=1), model.num_categories, 10
+    )
+    return {
+        "code_accuracy_test": on_test["one_to_one"],
+        "code_accuracy_samples": on_samples["one_to_one"],
+        "code_to_digit": on_test["one_to_one_map"],
+    }
+
+
+def sample_grid(model):
+    """The card's 10x10 picture: one class (or category) per row.
+
+    For InfoGAN, row i holds category i with one shared noise vector and the
+    first continuous code swept from -2 to 2 across the row (the paper's
+    Figure 2 picture); conditional models get one class per row.
+    """
+    if isinstance(model, models.InfoGAN):
+        continuous = np.zeros((100, model.num_continuous), "float32")
+        if model.num_continuous:
+            continuous[:, 0] = np.tile(np.linspace(-2.0, 2.0, 10), 10)
+        samples = model.generate_with_codes(
+            np.repeat(np.arange(10) % model.num_categories, 10),
+            continuous=continuous, seed=0, shared_noise=True,
+        )
+    else:
+        labels = np.arange(100) // 10 if model.is_conditional else None
+        samples = model.generate(100, seed=0, labels=labels)
+    return images.image_grid(samples, columns=10)
 
 
 def parser(preset):
