@@ -75,7 +75,9 @@ def test_cvae_recipe_trains_fine_tunes_and_publishes(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-@pytest.mark.parametrize("recipe", ["dcgan_mnist", "wgan_gp_mnist", "cgan_mnist"])
+@pytest.mark.parametrize(
+    "recipe", ["dcgan_mnist", "wgan_gp_mnist", "cgan_mnist", "infogan_mnist"]
+)
 def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     module, gan_recipe = _recipe(recipe), _recipe("gan_recipe")
     scores = gan_recipe.main(module.PRESET, [
@@ -86,6 +88,11 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     assert scores["epochs"] == 2 and scores["fid"] > 0
     if recipe == "cgan_mnist":
         assert 0.0 <= scores["label_accuracy"] <= 1.0
+    if recipe == "infogan_mnist":
+        # Matched to 10 classes, any code is right at least 10% of the time.
+        assert 0.1 <= scores["code_accuracy_test"] <= 1.0
+        assert 0.1 <= scores["code_accuracy_samples"] <= 1.0
+        assert sorted(scores["code_to_digit"]) == list(range(10))
     # Resume continues the checkpoint.
     scores = gan_recipe.main(module.PRESET, [
         "--out", str(tmp_path), "--data-dir", MNIST_DIR, "--epochs", "3",
@@ -95,3 +102,29 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     assert scores["epochs"] == 3
     entry = zoo.get_entry(str(tmp_path / "zoo" / module.PRESET["entry"]))
     assert entry.metrics["fid"] == scores["fid"] and entry.optimizer_state is False
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_ssgan_recipe_trains_resumes_and_publishes(tmp_path):
+    ssgan_mnist = _recipe("ssgan_mnist")
+    tiny = ["--out", str(tmp_path), "--data-dir", MNIST_DIR,
+            "--steps-per-epoch", "5", "--eval-samples", "200",
+            "--baseline-steps", "20", "--discriminator-units", "64", "32"]
+    scores = ssgan_mnist.main(ssgan_mnist.PRESET, ["--epochs", "1", *tiny])
+    assert scores["epochs"] == 1 and scores["num_labeled"] == 100
+    for name in ("test_accuracy", "baseline_test_accuracy",
+                 "baseline_best_test_accuracy"):
+        assert 0.0 <= scores[name] <= 1.0, scores
+    # Resume continues the checkpoint; the baseline is reused, not retrained.
+    scores_again = ssgan_mnist.main(ssgan_mnist.PRESET, [
+        "--epochs", "2", "--resume", "--publish",
+        "--zoo-dir", str(tmp_path / "zoo"), *tiny,
+    ])
+    assert scores_again["epochs"] == 2
+    assert scores_again["baseline_test_accuracy"] == scores["baseline_test_accuracy"]
+    entry = zoo.get_entry(str(tmp_path / "zoo" / "ssgan_mnist"))
+    assert entry.model_class == "SemiSupervisedGAN" and entry.optimizer_state is False
+    assert entry.metrics["test_accuracy"] == scores_again["test_accuracy"]
+    model = zoo.load(str(tmp_path / "zoo" / "ssgan_mnist"))
+    assert model.classify(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 10)

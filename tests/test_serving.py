@@ -35,6 +35,18 @@ def _autoencoder():
     return model
 
 
+def _realnvp():
+    model = models.RealNVP(
+        image_shape=(8, 8, 1), num_scales=2, filters=4, num_blocks=1, seed=0
+    )
+    # A fresh flow is the identity (its couplings start at zero): random
+    # weights, so the served values depend on the exported ones.
+    rng = np.random.default_rng(0)
+    for weight in model.network.weights:
+        weight.assign(rng.normal(scale=0.1, size=weight.shape).astype("float32"))
+    return model
+
+
 MODELS = {
     "dcgan": lambda: models.DCGAN(
         image_shape=(8, 8, 1), latent_dim=4, base_filters=4, seed=0
@@ -54,14 +66,23 @@ MODELS = {
         base_filters=2, seed=0,
     ),
     "autoencoder": _autoencoder,
+    # Its serving_default scores images: log p(x) and bits/dim.
+    "realnvp": _realnvp,
     # Its `sample` must draw the categorical and uniform codes as generate().
     "infogan": lambda: models.InfoGAN(
         image_shape=(8, 8, 1), noise_dim=3, num_categories=3, num_continuous=2,
         base_filters=4, seed=0,
     ),
+    # The GAN signatures, plus `classify` from its discriminator.
+    "ssgan": lambda: models.SemiSupervisedGAN(
+        image_shape=(8, 8, 1), num_label_classes=NUM_CLASSES, latent_dim=4,
+        generator_units=(8,), discriminator_units=(8, 4), seed=0,
+    ),
 }
 AUTOENCODER_FAMILY = ("vae", "cvae", "autoencoder")
 CONDITIONAL = ("conditional_gan", "cvae")
+LIKELIHOOD = ("realnvp",)  # serving_default takes images, not latents.
+CLASSIFIERS = ("ssgan",)
 
 # Runs in a fresh process: TensorFlow only, never keras_gen.
 SERVING_SCRIPT = textwrap.dedent(
@@ -148,11 +169,19 @@ def _calls(name, model):
             "serving_default",
             {"latent": latent, "label": np.array([0, 1, NUM_CLASSES, 0], "int32")},
         )
+    if name in LIKELIHOOD:
+        levels = rng.integers(0, 256, size=(BATCH, *model.image_shape))
+        images = (levels / 127.5 - 1.0).astype("float32")
+        calls["default"] = ("serving_default", {"images": images})
+        calls["bad_images"] = ("serving_default", {"images": images * 2.0})
     if name in AUTOENCODER_FAMILY:
         images = rng.uniform(-1, 1, size=(BATCH, *model.image_shape))
         calls["encode"] = (
             "encode", {"images": images.astype("float32"), **conditional},
         )
+    if name in CLASSIFIERS:
+        images = rng.uniform(-1, 1, size=(BATCH, *model.image_shape))
+        calls["classify"] = ("classify", {"images": images.astype("float32")})
     return calls
 
 
@@ -267,12 +296,16 @@ def test_signatures_listed_by_saved_model_cli(exported, name):
         "serving_default": ({"latent"} | label, {"images"}),
         "sample": ({"num_samples", "seed"} | label, {"images"}),
     }
+    if name in LIKELIHOOD:
+        expected["serving_default"] = ({"images"}, {"log_likelihood", "bits_per_dim"})
     if name in AUTOENCODER_FAMILY:
         expected["encode"] = ({"images"} | label, {"mean", "stddev"})
+    if name in CLASSIFIERS:
+        expected["classify"] = ({"images"}, {"probabilities"})
     assert _signatures_in_cli_text(exported["results"][name]["cli"]) == expected
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", [name for name in MODELS if name not in LIKELIHOOD])
 def test_serving_default_matches_the_model(exported, name):
     model = exported["models"][name]
     latent = exported["calls"][name]["default"][1]["latent"]
@@ -303,6 +336,32 @@ def test_sample_is_seeded_and_equals_generate(exported, name):
         BATCH, seed=SEED, labels=_labels(exported, name, "sample")
     )
     np.testing.assert_allclose(images, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_classify_matches_the_model(exported, name):
+    model = exported["models"][name]
+    images = exported["calls"][name]["classify"][1]["images"]
+    served = exported["results"][name]["outputs"]["classify/probabilities"]
+    assert served.dtype == np.float32 and served.shape == (BATCH, NUM_CLASSES)
+    np.testing.assert_allclose(served, model.classify(images), atol=1e-6)
+    np.testing.assert_allclose(served.sum(axis=1), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", LIKELIHOOD)
+def test_serving_default_scores_images_as_the_model(exported, name):
+    model = exported["models"][name]
+    images = exported["calls"][name]["default"][1]["images"]
+    outputs = exported["results"][name]["outputs"]
+    served = outputs["default/log_likelihood"]
+    assert served.dtype == np.float32 and served.shape == (BATCH,)
+    # The same fixed-seed dequantization noise as log_likelihood().
+    np.testing.assert_allclose(served, model.log_likelihood(images), rtol=1e-5)
+    np.testing.assert_allclose(
+        outputs["default/bits_per_dim"], model.bits_per_dim(images), rtol=1e-5
+    )
+    errors = exported["results"][name]["errors"]
+    assert "images must be in [-1, 1]" in errors["bad_images"]
 
 
 def test_autoencoder_samples_from_its_code_statistics(exported):
@@ -359,7 +418,7 @@ def test_bad_num_samples_is_an_invalid_argument(exported, name):
     errors = exported["results"][name]["errors"]
     assert set(errors) == {"bad_num_samples"} | (
         {"bad_label_count", "bad_label_value"} if name in CONDITIONAL else set()
-    )
+    ) | ({"bad_images"} if name in LIKELIHOOD else set())
     assert "num_samples must be a positive int" in errors["bad_num_samples"]
 
 

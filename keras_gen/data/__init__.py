@@ -1,5 +1,8 @@
 """Data sets for keras-gen: images (MNIST, Fashion-MNIST, CIFAR-10) and 2-D toys.
 
+`load` gives batches of one data set; `semi_supervised` mixes unlabeled
+images with a few labeled ones (label -1 marks the unlabeled).
+
 Example:
 
 >>> from keras_gen import data
@@ -16,6 +19,9 @@ from keras_gen.data.catalog import get_info
 from keras_gen.data.catalog import list_datasets
 from keras_gen.data.loader import DatasetNotFoundError
 from keras_gen.data.loader import load
+from keras_gen.data.semi_supervised import labeled_subset
+from keras_gen.data.semi_supervised import select_labeled
+from keras_gen.data.semi_supervised import semi_supervised
 from keras_gen.data.transforms import binarize
 from keras_gen.data.toy import mixture_centers
 from keras_gen.data.toy import mixture_stddev
@@ -26,7 +32,10 @@ __all__ = [
     "DatasetNotFoundError",
     "get_info",
     "list_datasets",
+    "labeled_subset",
     "load",
     "mixture_centers",
     "mixture_stddev",
+    "select_labeled",
+    "semi_supervised",
 ]

@@ -75,7 +75,9 @@ def evaluate(
     - `nll_nats`, `bits_per_dim`: for likelihood models (with
       `log_likelihood`), the test negative log-likelihood of the test images
       binarized once with seed 0, with `nll_importance_samples` importance
-      samples per image.
+      samples per image; for models of 8-bit images (`likelihood_data =
+      "8bit"`, e.g. `RealNVP`), of the test images themselves, each
+      dequantized once with the model's fixed seed.
 
     Args:
         model_or_images: a keras-gen model (it draws `num_samples` samples)
@@ -140,15 +142,18 @@ def evaluate(
         predicted = fake_probabilities.argmax(axis=1)
         results["label_accuracy"] = float((predicted == generated_labels).mean())
     if likelihood and model is not None and hasattr(model, "log_likelihood"):
-        binary = data.binarize(test_images, TEST_BINARIZATION_SEED).numpy()[
-            :nll_examples
-        ]
-        binary_labels = test_labels[:nll_examples] if model.is_conditional else None
+        if getattr(model, "likelihood_data", "binarized") == "8bit":
+            scored = test_images[:nll_examples]
+        else:
+            scored = data.binarize(test_images, TEST_BINARIZATION_SEED).numpy()[
+                :nll_examples
+            ]
+        scored_labels = test_labels[:nll_examples] if model.is_conditional else None
         nats = float(
             -model.log_likelihood(
-                binary, binary_labels, num_samples=nll_importance_samples
+                scored, scored_labels, num_samples=nll_importance_samples
             ).mean()
         )
         results["nll_nats"] = nats
-        results["bits_per_dim"] = nats_to_bits_per_dim(nats, binary[0].size)
+        results["bits_per_dim"] = nats_to_bits_per_dim(nats, scored[0].size)
     return results

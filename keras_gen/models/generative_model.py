@@ -301,8 +301,8 @@ class SingleOptimizerModel(GenerativeModel):
     Owns `compile` (default Adam(1e-3); the model computes its own loss, so
     `loss=` is refused with `_loss_hint`), the optimizer built at compile
     time so a loaded model restores its state, and the compile config that
-    `keras.saving.load_model` replays. The autoencoder family and PixelCNN
-    share it.
+    `keras.saving.load_model` replays. The autoencoder family, PixelCNN and
+    RealNVP share it.
     """
 
     # Where the loss comes from, for the error when compile() gets `loss=`.

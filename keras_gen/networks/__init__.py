@@ -14,3 +14,6 @@ from keras_gen.networks.autoencoder import build_conv_decoder
 from keras_gen.networks.autoencoder import build_conv_encoder
 from keras_gen.networks.pixelcnn import PixelCNNNetwork
 from keras_gen.networks.pixelcnn import build_pixelcnn_network
+from keras_gen.networks.real_nvp import RealNVPNetwork
+from keras_gen.networks.semi_supervised import ResumableGaussianNoise
+from keras_gen.networks.semi_supervised import build_semi_supervised_discriminator

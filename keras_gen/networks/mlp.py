@@ -22,6 +22,8 @@ def build_mlp_generator(
     hidden_units=(256, 512),
     output_activation="auto",
     num_classes=None,
+    activation="relu",
+    batch_norm=False,
     name="generator",
 ):
     """Builds an MLP generator mapping latent vectors to data of any shape.
@@ -30,12 +32,16 @@ def build_mlp_generator(
         latent_dim: int, size of the latent vector z.
         data_shape: tuple, shape of one generated example, e.g. `(2,)` or
             `(28, 28, 1)`.
-        hidden_units: tuple of ints, width of each hidden layer (ReLU).
+        hidden_units: tuple of ints, width of each hidden layer.
         output_activation: `"auto"` (tanh for image shapes, whose data lives
             in [-1, 1]; linear otherwise), an activation name, or `None`.
         num_classes: int or None. If set, the network is conditional and takes
             `[latent, label]`, the label embedded and concatenated to z
             (Mirza & Osindero 2014).
+        activation: str, the hidden layers' activation. Defaults to ReLU.
+        batch_norm: bool, batch norm before each hidden activation (as in
+            the semi-supervised GAN of Salimans et al. 2016). Defaults to
+            False.
         name: str, the model name.
 
     Returns:
@@ -44,7 +50,12 @@ def build_mlp_generator(
     data_shape = tuple(data_shape)
     inputs, x = latent_inputs(latent_dim, num_classes)
     for units in hidden_units:
-        x = keras.layers.Dense(units, activation="relu")(x)
+        if batch_norm:
+            x = keras.layers.Dense(units, use_bias=False)(x)
+            x = keras.layers.BatchNormalization(synchronized=True)(x)
+            x = keras.layers.Activation(activation)(x)
+        else:
+            x = keras.layers.Dense(units, activation=activation)(x)
     x = keras.layers.Dense(
         math.prod(data_shape),
         activation=_resolve_output_activation(output_activation, data_shape),

@@ -20,6 +20,9 @@ conditional models `ConditionalGAN`, `CVAE` and a `PixelCNN` with
                        -> images float32 [batch, *data_shape]
       sample           num_samples int32 [], seed int32 []
                        (+ label int32 [1] or [num_samples]) -> images
+    SemiSupervisedGAN, also:
+      classify         images float32 [batch, *image_shape]
+                       -> probabilities float32 [batch, num_label_classes]
     Autoencoder, VAE, CVAE:
       serving_default  latent (+ label) -> images
       encode           images float32 [batch, *image_shape] (+ label)
@@ -29,6 +32,10 @@ conditional models `ConditionalGAN`, `CVAE` and a `PixelCNN` with
       serving_default  images float32 [batch, *image_shape] (+ label)
                        -> log_likelihood float32 [batch]
       sample           num_samples, seed (+ label) -> images
+    RealNVP:
+      serving_default  images float32 [batch, *image_shape]
+                       -> log_likelihood, bits_per_dim float32 [batch]
+      sample           num_samples, seed -> images
 
 - `serving_default` maps given latent vectors to data: `model.generator(...,
   training=False)` for the GAN family (batch norm uses its moving
@@ -50,6 +57,14 @@ conditional models `ConditionalGAN`, `CVAE` and a `PixelCNN` with
   `[num_samples, latent_dim]` normals (one per pixel) and runs the model's
   pixel-by-pixel sampling loop in the graph, so it equals
   `model.generate(num_samples, seed=seed)` too.
+- A RealNVP's `serving_default` scores 8-bit images given in [-1, 1], as
+  `model.log_likelihood(images)` does: log p(v) in nats of one
+  dequantization v = k + u of each image, u ~ U[0, 1) drawn with the fixed
+  seed 0 for the request's batch (a request gives the values
+  `log_likelihood` gives for the same array), and the bits per dimension
+  -log p(v) / (D ln 2); values outside [-1, 1] (or NaN) fail with an
+  `INVALID_ARGUMENT` error. Its `sample` inverts the flow on the normals
+  `generate` draws, so it equals `model.generate(num_samples, seed=seed)`.
 - `encode` returns the posterior q(z|x) of a VAE (`mean()` and `stddev()`
   of `model.encode(images, labels)`); a plain `Autoencoder` is
   deterministic, so `mean` is its code and `stddev` is zeros: one contract
@@ -60,11 +75,15 @@ conditional models `ConditionalGAN`, `CVAE` and a `PixelCNN` with
 - Every image model returns images in [-1, 1]; a GAN on flat data (e.g.
   `WGANGP(image_shape=(2,))`) still names its output `images`, in the
   generator's own range.
+- `classify` is `model.classify(images)`: the softmax of the
+  discriminator's K class logits (`training=False`: no noise), p(y | x)
+  for a real image x.
 
 The export holds only the graph and the variables the signatures use (no
-discriminator, optimizer or Python code; the TFP distributions are traced
-into plain TensorFlow ops): serving needs TensorFlow (or the TF Serving
-binary), never keras-gen or TensorFlow Probability.
+optimizer or Python code, and no discriminator except the semi-supervised
+GAN's, which `classify` uses; the TFP distributions are traced into plain
+TensorFlow ops): serving needs TensorFlow (or the TF Serving binary), never
+keras-gen or TensorFlow Probability.
 """
 
 import numbers
@@ -79,6 +98,10 @@ import tensorflow as tf
 from keras_gen.models.adversarial_model import AdversarialModel
 from keras_gen.models.autoencoder import Autoencoder
 from keras_gen.models.pixelcnn import PixelCNN
+from keras_gen.models.real_nvp import EVALUATION_SEED
+from keras_gen.models.real_nvp import RealNVP
+from keras_gen.models.real_nvp import dequantization_noise
+from keras_gen.models.semi_supervised_gan import SemiSupervisedGAN
 from keras_gen.models.vae import VAE
 from keras_gen.utils import files
 
@@ -101,7 +124,7 @@ def export_model(model, base_dir, name, version=None, serving_base_path="/models
     Args:
         model: a `keras_gen.models.AdversarialModel` subclass (`GAN`,
             `DCGAN`, `WGAN`, `WGANGP`, `ConditionalGAN`), an
-            `Autoencoder`, `VAE` or `CVAE`, or a `PixelCNN`.
+            `Autoencoder`, `VAE` or `CVAE`, a `PixelCNN` or a `RealNVP`.
         base_dir: str or path, the model base folder TF Serving serves (the
             container mounts it at `serving_base_path`).
         name: str, the served model name, lowercase letters, digits and
@@ -119,8 +142,8 @@ def export_model(model, base_dir, name, version=None, serving_base_path="/models
         str, the path of the new SavedModel folder, `base_dir/<name>/<version>`.
 
     Raises:
-        TypeError: if `model` is not a keras-gen GAN, autoencoder or
-            PixelCNN model.
+        TypeError: if `model` is not a keras-gen GAN, autoencoder,
+            PixelCNN or RealNVP model.
         ValueError: if `name` or `version` is invalid, or the version exists.
 
     Example:
@@ -309,12 +332,12 @@ def _version_exists_error(name, version, existing):
 
 
 def _check_model(model):
-    if not isinstance(model, (AdversarialModel, Autoencoder, PixelCNN)):
+    if not isinstance(model, (AdversarialModel, Autoencoder, PixelCNN, RealNVP)):
         raise TypeError(
             "export_model() exports keras-gen models of the GAN family "
             "(AdversarialModel subclasses: GAN, DCGAN, WGAN, WGANGP, "
             "ConditionalGAN), the autoencoder family (Autoencoder, VAE, "
-            f"CVAE) or PixelCNN; received {type(model).__name__}."
+            f"CVAE), PixelCNN or RealNVP; received {type(model).__name__}."
         )
 
 
@@ -339,6 +362,8 @@ def _endpoints(model):
     """
     if isinstance(model, PixelCNN):
         return _pixelcnn_endpoints(model)
+    if isinstance(model, RealNVP):
+        return _real_nvp_endpoints(model)
     latent_dim = model.latent_dim
     num_classes = model.num_classes
     latent_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="latent")
@@ -401,6 +426,16 @@ def _endpoints(model):
                 return posterior(images, None)
 
             endpoints.append(("encode", encode, [images_spec]))
+    if isinstance(model, SemiSupervisedGAN):
+        images_spec = tf.TensorSpec(
+            [None, *model.image_shape], tf.float32, name="images"
+        )
+
+        def classify(images):
+            logits = model.class_logits(images, training=False)
+            return {"probabilities": tf.nn.softmax(tf.cast(logits, tf.float32))}
+
+        endpoints.append(("classify", classify, [images_spec]))
     return endpoints
 
 
@@ -459,6 +494,45 @@ def _checked_binary_images(images):
     check = tf.debugging.Assert(
         tf.reduce_all(tf.equal(tf.abs(images), 1.0)),
         ["images must be binary: every pixel -1 or 1 (binarize them first)"],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(images)
+
+
+def _real_nvp_endpoints(model):
+    """`serving_default` (log p of dequantized 8-bit images) and `sample`."""
+    images_spec = tf.TensorSpec([None, *model.image_shape], tf.float32, name="images")
+    num_samples_spec = tf.TensorSpec([], tf.int32, name="num_samples")
+    seed_spec = tf.TensorSpec([], tf.int32, name="seed")
+
+    def serving_default(images):
+        images = _checked_image_range(images)
+        noise = dequantization_noise(tf.shape(images), EVALUATION_SEED)
+        log_likelihood = tf.cast(model.log_prob(images, noise), tf.float32)
+        return {
+            "log_likelihood": log_likelihood,
+            "bits_per_dim": model.nats_to_bits_per_dim(-log_likelihood),
+        }
+
+    def sample(num_samples, seed):
+        latent = tf.random.stateless_normal(
+            tf.stack([_checked_num_samples(num_samples), model.latent_dim]),
+            seed=tf.stack([seed, 0]),
+        )
+        return {"images": tf.cast(model.decode(latent), tf.float32)}
+
+    return [
+        ("serving_default", serving_default, [images_spec]),
+        ("sample", sample, [num_samples_spec, seed_spec]),
+    ]
+
+
+def _checked_image_range(images):
+    """`images` after an in-graph check that every value is in [-1, 1]."""
+    check = tf.debugging.Assert(
+        # NaN fails the comparison, so it is refused too.
+        tf.reduce_all(tf.abs(images) <= 1.0 + 1e-3),
+        ["images must be in [-1, 1] (8-bit images scaled by x / 127.5 - 1)"],
     )
     with tf.control_dependencies([check]):
         return tf.identity(images)

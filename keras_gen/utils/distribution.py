@@ -46,3 +46,38 @@ def draw_per_example(distribution, batch_size, event_shape, seed):
         return noise
     start = replica_id() * batch_size
     return noise[start : start + batch_size]
+
+
+def global_sum(value):
+    """Sums `value` over the replicas of the current step (itself with one).
+
+    For statistics of the global batch, such as the number of labeled
+    examples, which differs from replica to replica. Without gradient.
+    """
+    value = tf.stop_gradient(value)
+    if num_replicas() == 1:
+        return value
+    return tf.distribute.get_replica_context().all_reduce(
+        tf.distribute.ReduceOp.SUM, value
+    )
+
+
+def global_batch_mean(values):
+    """The mean over the global batch of `values` `(batch, ...)`, on axis 0.
+
+    Every replica gets the value of the global mean; its gradient flows to
+    this replica's examples only (each with weight 1 / global batch size),
+    so the replicas' gradients sum to the gradient of the global mean. A
+    loss built from such means therefore has the global value on every
+    replica: to pass it to an optimizer that sums replicas' gradients after
+    `scale_for_replicas` (which expects per-replica means), multiply it by
+    `num_replicas()` first.
+    """
+    values = tf.convert_to_tensor(values)
+    local_sum = tf.reduce_sum(values, axis=0)
+    count = tf.cast(tf.shape(values)[0], values.dtype)
+    if num_replicas() == 1:
+        return local_sum / count
+    total = global_sum(local_sum)
+    # Value: total / N; gradient: only through this replica's local_sum.
+    return (local_sum + tf.stop_gradient(total - local_sum)) / global_sum(count)

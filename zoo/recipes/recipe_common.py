@@ -1,7 +1,9 @@
-"""What the recipes share: where the data is, and the training-time ledger."""
+"""What the recipes share: where the data is, the training-time ledger, and
+the checkpointed training loop and publishing of an entry."""
 
 import json
 import os
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Real MNIST: KERAS_GEN_DATA_DIR, else ../shared/data beside the repository.
@@ -47,3 +49,148 @@ def read_train_seconds(out):
         return None
     with open(path) as f:
         return json.load(f)["train_seconds"]
+
+
+def resume_or_build(out, resume, seed, build_model):
+    """`(model, epochs_done)`: the checkpoint in `out`, or a new model.
+
+    With `resume` and a checkpoint (`AtomicCheckpoint`'s `model.keras`) in
+    `out`, the checkpoint with its optimizer state; else `build_model()`
+    after seeding Keras's global random state with `seed`.
+    """
+    import keras
+
+    from keras_gen import callbacks
+
+    checkpoint = os.path.join(out, callbacks.AtomicCheckpoint.MODEL_FILE)
+    if resume and os.path.exists(checkpoint):
+        epochs_done = callbacks.AtomicCheckpoint.epochs_done(out)
+        print(f"resuming {checkpoint} after epoch {epochs_done}")
+        return keras.saving.load_model(checkpoint), epochs_done
+    keras.utils.set_random_seed(seed)
+    return build_model(), 0
+
+
+def fit_checkpointed(model, dataset, out, epochs, epochs_done, extra_callbacks=()):
+    """`model.fit` with the recipes' callbacks; adds the time to the ledger.
+
+    `extra_callbacks` run first, so the values they add to the epoch logs
+    reach the checkpoint's `training_state.json` and `log.csv`. Then, every
+    epoch: an atomic checkpoint (for `--resume`), a PNG of 100 samples and
+    a CSV row of the logs.
+    """
+    import keras
+
+    from keras_gen import callbacks
+
+    start = time.perf_counter()
+    history = model.fit(
+        dataset, epochs=epochs, initial_epoch=epochs_done, verbose=2,
+        callbacks=[
+            *extra_callbacks,
+            callbacks.AtomicCheckpoint(out),
+            callbacks.SampleGrid(out, num_samples=100),
+            keras.callbacks.CSVLogger(os.path.join(out, "log.csv"), append=True),
+        ],
+    )
+    add_train_seconds(out, time.perf_counter() - start)
+    return history
+
+
+def publish_entry(model, path, metadata, samples):
+    """Saves `model` as the zoo entry `path`, without optimizer state.
+
+    Args:
+        model: the trained model.
+        path: the entry directory (its base name is the entry name).
+        metadata: dict of `keras_gen.zoo.Entry` fields (`version`,
+            `dataset`, `paper`, `metrics`, `description`, `notes`, ...).
+        samples: float array `(100, H, W, C)` in [-1, 1], drawn as the
+            card's 10x10 picture.
+
+    Returns:
+        The `keras_gen.zoo.Entry` written.
+    """
+    import tensorflow as tf
+
+    from keras_gen import zoo
+    from keras_gen.utils import images
+
+    grid = images.image_grid(samples, columns=10)
+    entry = zoo.save(
+        model, path,
+        metadata={
+            "license": "Apache-2.0 (weights); MNIST is CC BY-SA 3.0",
+            **metadata,
+        },
+        samples_png=tf.io.encode_png(grid).numpy(),
+        overwrite=True,
+        optimizer_state=False,
+    )
+    print(f"published zoo/{entry.name} (version {entry.version})")
+    return entry
+
+
+def add_common_arguments(parser, preset):
+    """Adds the flags every likelihood recipe has to an `argparse` parser.
+
+    `--out`, `--data-dir`, `--entry`, `--version`, `--description`,
+    `--epochs`, `--steps-per-epoch`, `--batch-size`, `--learning-rate`,
+    `--seed`, `--resume`, `--evaluate-only`, `--eval-examples`,
+    `--score-samples`, `--publish` and `--zoo-dir`; defaults from `preset`
+    (keys `entry`, `version`, `description`, `epochs`, `batch_size`,
+    `learning_rate`).
+    """
+    p = parser
+    p.add_argument("--out", required=True)
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--entry", default=preset["entry"])
+    p.add_argument("--version", type=int, default=preset["version"])
+    p.add_argument("--description", default=preset["description"])
+    p.add_argument("--epochs", type=int, default=preset["epochs"])
+    p.add_argument("--steps-per-epoch", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=preset["batch_size"])
+    p.add_argument("--learning-rate", type=float, default=preset["learning_rate"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--evaluate-only", action="store_true")
+    p.add_argument("--eval-examples", type=int, default=None,
+                   help="evaluate on the first N test images (default all)")
+    p.add_argument("--score-samples", type=int, default=10_000,
+                   help="samples scored by keras_gen.metrics.evaluate on --publish")
+    p.add_argument("--publish", action="store_true",
+                   help="score on the full test set and save the zoo entry")
+    p.add_argument("--zoo-dir", default=os.path.join(ROOT, "zoo"),
+                   help="where --publish writes the entry")
+    return p
+
+
+def run_record(out, model, settings):
+    """What a results file records besides the scores: cost, settings, versions."""
+    import platform
+
+    import keras_gen
+    from keras_gen import callbacks
+
+    return {
+        "train_seconds": read_train_seconds(out),
+        "epochs": callbacks.AtomicCheckpoint.epochs_done(out),
+        "settings": settings,
+        "parameters": model.count_params(),
+        "keras_gen": keras_gen.__version__,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+    }
+
+
+def fresh_results(path, out):
+    """The results JSON at `path`, or None if missing or older than the
+    checkpoint in `out` (written before the model trained on)."""
+    from keras_gen import callbacks
+
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        results = json.load(f)
+    if results.get("epochs") != callbacks.AtomicCheckpoint.epochs_done(out):
+        return None
+    return results
