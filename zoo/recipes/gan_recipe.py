@@ -17,7 +17,6 @@ against the MNIST test split) and, with `--publish`, saved as the zoo entry
 import argparse
 import json
 import os
-import time
 
 import keras
 import numpy as np
@@ -28,14 +27,14 @@ from keras_gen import data
 from keras_gen import metrics
 from keras_gen import models
 from keras_gen import networks
-from keras_gen import zoo
-from keras_gen.utils import images
 from recipe_common import CALIBRATION_NOTE
 from recipe_common import DEFAULT_DATA_DIR
 from recipe_common import card_notes
 from recipe_common import ROOT
-from recipe_common import add_train_seconds
+from recipe_common import fit_checkpointed
+from recipe_common import publish_entry
 from recipe_common import read_train_seconds
+from recipe_common import resume_or_build
 
 QUALITY_BARS = """The zoo's bars for a GAN entry (issue 5): classifier score >= 9.0,
 precision >= 0.7, recall >= 0.6 (k = 3), label accuracy >= 95% for
@@ -78,35 +77,25 @@ def build_model(args):
 
 
 def train(args):
-    checkpoint = os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
-    epochs_done = callbacks.AtomicCheckpoint.epochs_done(args.out)
-    if args.resume and os.path.exists(checkpoint):
-        model = keras.saving.load_model(checkpoint)
-    else:
-        epochs_done = 0
-        keras.utils.set_random_seed(args.seed)
-        model = build_model(args)
+    model, epochs_done = resume_or_build(
+        args.out, args.resume, args.seed, lambda: build_model(args)
+    )
     dataset = data.load(
         "mnist", batch_size=args.batch_size, with_labels=model.is_conditional,
         data_dir=args.data_dir, seed=args.seed, drop_remainder=True,
     )
     if args.steps_per_epoch:
         dataset = dataset.take(args.steps_per_epoch)
-    start = time.perf_counter()
-    model.fit(
-        dataset, epochs=args.epochs, initial_epoch=epochs_done, verbose=2,
-        callbacks=[
+    fit_checkpointed(
+        model, dataset, args.out, args.epochs, epochs_done,
+        extra_callbacks=[
             callbacks.EvaluationMetrics(
                 ["fid", "classifier_score", "precision", "recall"],
                 every_n_epochs=args.eval_every, num_samples=2000,
                 data_dir=args.data_dir,
             ),
-            callbacks.AtomicCheckpoint(args.out),
-            callbacks.SampleGrid(args.out, num_samples=100),
-            keras.callbacks.CSVLogger(os.path.join(args.out, "log.csv"), append=True),
         ],
     )
-    add_train_seconds(args.out, time.perf_counter() - start)
     return model
 
 
@@ -136,16 +125,13 @@ def score_and_publish(model, args):
             json.dump(scores, f, indent=2)
     print(json.dumps(scores, indent=2))
     if args.publish:
-        import tensorflow as tf
-
-        entry = zoo.save(
+        publish_entry(
             model,
             os.path.join(args.zoo_dir, args.entry),
             metadata={
                 "version": args.version,
                 "dataset": "mnist",
                 "paper": PAPERS[args.model],
-                "license": "Apache-2.0 (weights); MNIST is CC BY-SA 3.0",
                 "metrics": scores,
                 "description": args.description,
                 "notes": card_notes(
@@ -153,11 +139,8 @@ def score_and_publish(model, args):
                     extra=CALIBRATION_NOTE + "\n\n" + QUALITY_BARS,
                 ),
             },
-            samples_png=tf.io.encode_png(sample_grid(model)).numpy(),
-            overwrite=True,
-            optimizer_state=False,
+            samples=card_samples(model),
         )
-        print(f"published zoo/{entry.name} (version {entry.version})")
     return scores
 
 
@@ -192,8 +175,8 @@ def infogan_code_accuracy(model, args, num_samples=10_000):
     }
 
 
-def sample_grid(model):
-    """The card's 10x10 picture: one class (or category) per row.
+def card_samples(model):
+    """The 100 samples of the card's 10x10 picture, one class per row.
 
     For InfoGAN, row i holds category i with one shared noise vector and the
     first continuous code swept from -2 to 2 across the row (the paper's
@@ -203,14 +186,12 @@ def sample_grid(model):
         continuous = np.zeros((100, model.num_continuous), "float32")
         if model.num_continuous:
             continuous[:, 0] = np.tile(np.linspace(-2.0, 2.0, 10), 10)
-        samples = model.generate_with_codes(
+        return model.generate_with_codes(
             np.repeat(np.arange(10) % model.num_categories, 10),
             continuous=continuous, seed=0, shared_noise=True,
         )
-    else:
-        labels = np.arange(100) // 10 if model.is_conditional else None
-        samples = model.generate(100, seed=0, labels=labels)
-    return images.image_grid(samples, columns=10)
+    labels = np.arange(100) // 10 if model.is_conditional else None
+    return model.generate(100, seed=0, labels=labels)
 
 
 def parser(preset):

@@ -38,24 +38,23 @@ sequential: about 6 s per 64 samples here), and saved as the zoo entry
 import argparse
 import json
 import os
-import platform
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-import keras_gen
 from keras_gen import callbacks
 from keras_gen import data
 from keras_gen import metrics
 from keras_gen import models
-from keras_gen import zoo
-from keras_gen.utils import images
-from recipe_common import DEFAULT_DATA_DIR
-from recipe_common import ROOT
-from recipe_common import add_train_seconds
-from recipe_common import read_train_seconds
+from recipe_common import add_common_arguments
+from recipe_common import card_notes
+from recipe_common import fit_checkpointed
+from recipe_common import fresh_results
+from recipe_common import publish_entry
+from recipe_common import resume_or_build
+from recipe_common import run_record
 
 TRAIN_EXAMPLES = 60_000
 PAPER = (
@@ -105,33 +104,16 @@ def _binarize_images(batch):
 
 def train(args):
     steps_per_epoch = args.steps_per_epoch or TRAIN_EXAMPLES // args.batch_size
-    checkpoint = os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
-    epochs_done = callbacks.AtomicCheckpoint.epochs_done(args.out)
-    if args.resume and os.path.exists(checkpoint):
-        model = keras.saving.load_model(checkpoint)
-        print(f"resuming after epoch {epochs_done}")
-    else:
-        epochs_done = 0
-        keras.utils.set_random_seed(args.seed)
-        model = build_model(args, steps_per_epoch)
+    model, epochs_done = resume_or_build(
+        args.out, args.resume, args.seed, lambda: build_model(args, steps_per_epoch)
+    )
     train_set = data.load(
         "mnist", batch_size=args.batch_size, data_dir=args.data_dir,
         seed=args.seed, drop_remainder=True,
     ).map(_binarize_images, num_parallel_calls=tf.data.AUTOTUNE)
     if args.steps_per_epoch:
         train_set = train_set.take(args.steps_per_epoch)
-    start = time.perf_counter()
-    model.fit(
-        train_set,
-        epochs=args.epochs,
-        initial_epoch=epochs_done,
-        callbacks=[
-            callbacks.AtomicCheckpoint(args.out),
-            keras.callbacks.CSVLogger(os.path.join(args.out, "log.csv"), append=True),
-        ],
-        verbose=2,
-    )
-    add_train_seconds(args.out, time.perf_counter() - start)
+    fit_checkpointed(model, train_set, args.out, args.epochs, epochs_done)
     return model
 
 
@@ -152,12 +134,7 @@ def evaluate(model, args, num_examples=None):
         ),
         "eval_examples": len(test_images),
         "eval_seconds": time.perf_counter() - start,
-        "train_seconds": read_train_seconds(args.out),
-        "epochs": callbacks.AtomicCheckpoint.epochs_done(args.out),
-        "settings": {key: getattr(args, key) for key in SETTINGS},
-        "parameters": model.count_params(),
-        "keras_gen": keras_gen.__version__,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        **run_record(args.out, model, {key: getattr(args, key) for key in SETTINGS}),
     }
     with open(_results_path(args, len(test_images)), "w") as f:
         json.dump(results, f, indent=2)
@@ -171,16 +148,9 @@ def publish(model, args):
     The likelihood comes from `OUT/results_n<N>.json` when `evaluate` wrote
     it after the last epoch (the full test set takes a few CPU-minutes).
     """
-    full = _results_path(args, args.eval_examples or 10_000)
-    likelihood = None
-    if os.path.exists(full):
-        with open(full) as f:
-            likelihood = json.load(f)
-        # Stale if the model trained on after it was written.
-        if likelihood["epochs"] != callbacks.AtomicCheckpoint.epochs_done(args.out):
-            likelihood = None
-    if likelihood is None:
-        likelihood = evaluate(model, args, args.eval_examples)
+    likelihood = fresh_results(
+        _results_path(args, args.eval_examples or 10_000), args.out
+    ) or evaluate(model, args, args.eval_examples)
     scores = metrics.evaluate(
         model, num_samples=args.score_samples, data_dir=args.data_dir,
         likelihood=False,
@@ -193,36 +163,33 @@ def publish(model, args):
         train_seconds=likelihood["train_seconds"],
     )
     print(json.dumps(scores, indent=2))
-    grid = images.image_grid(model.generate(100, seed=0), columns=10)
-    entry = zoo.save(
+    publish_entry(
         model,
         os.path.join(args.zoo_dir, args.entry),
         metadata={
             "version": args.version,
             "dataset": "mnist (dynamically binarized)",
             "paper": PAPER,
-            "license": "Apache-2.0 (weights); MNIST is CC BY-SA 3.0",
             "metrics": scores,
             "description": args.description,
+            "notes": card_notes(
+                args.entry, args.out, likelihood["epochs"],
+                extra=(
+                    "nll_nats: the exact -log p(x) of the "
+                    f"{likelihood['eval_examples']:,} test images binarized once "
+                    "with seed 0 (the VAE entries' protocol); samples are drawn "
+                    "pixel by pixel.\n"
+                ),
+            ),
         },
-        samples_png=tf.io.encode_png(grid).numpy(),
-        overwrite=True,
-        optimizer_state=False,
+        samples=model.generate(100, seed=0),
     )
-    print(f"published zoo/{entry.name} (version {entry.version})")
     return scores
 
 
 def parser(preset):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
-    p.add_argument("--entry", default=preset["entry"])
-    p.add_argument("--version", type=int, default=preset["version"])
-    p.add_argument("--description", default=preset["description"])
-    p.add_argument("--epochs", type=int, default=preset["epochs"])
-    p.add_argument("--steps-per-epoch", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=preset["batch_size"])
+    add_common_arguments(p, preset)
     p.add_argument("--masked", dest="gated", action="store_false",
                    help="the masked PixelCNN (with its blind spot), not the gated one")
     p.add_argument("--filters", type=int, default=preset["filters"])
@@ -230,18 +197,6 @@ def parser(preset):
     p.add_argument("--kernel-size", type=int, default=preset["kernel_size"])
     p.add_argument("--hidden-kernel-size", type=int,
                    default=preset["hidden_kernel_size"])
-    p.add_argument("--learning-rate", type=float, default=preset["learning_rate"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--evaluate-only", action="store_true")
-    p.add_argument("--eval-examples", type=int, default=None,
-                   help="evaluate on the first N test images (default all)")
-    p.add_argument("--score-samples", type=int, default=10_000,
-                   help="samples scored by keras_gen.metrics.evaluate on --publish")
-    p.add_argument("--publish", action="store_true",
-                   help="score on the full test set and save the zoo entry")
-    p.add_argument("--zoo-dir", default=os.path.join(ROOT, "zoo"),
-                   help="where --publish writes the entry")
     return p
 
 

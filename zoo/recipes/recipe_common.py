@@ -36,9 +36,12 @@ def card_notes(entry, out, epochs, extra=""):
 
 def add_train_seconds(out, seconds):
     """Adds a run's training time to `out`'s total (runs resume); returns it."""
+    from keras_gen.utils import files
+
     total = seconds + (read_train_seconds(out) or 0.0)
-    with open(os.path.join(out, _LEDGER), "w") as f:
-        json.dump({"train_seconds": total}, f)
+    files.atomic_write_bytes(
+        os.path.join(out, _LEDGER), json.dumps({"train_seconds": total}).encode()
+    )
     return total
 
 
@@ -72,29 +75,35 @@ def resume_or_build(out, resume, seed, build_model):
 
 
 def fit_checkpointed(model, dataset, out, epochs, epochs_done, extra_callbacks=()):
-    """`model.fit` with the recipes' callbacks; adds the time to the ledger.
+    """`model.fit` with the recipes' callbacks and the training-time ledger.
 
     `extra_callbacks` run first, so the values they add to the epoch logs
     reach the checkpoint's `training_state.json` and `log.csv`. Then, every
-    epoch: an atomic checkpoint (for `--resume`), a PNG of 100 samples and
-    a CSV row of the logs.
+    epoch: an atomic checkpoint (for `--resume`), a PNG of 100 samples, a
+    CSV row of the logs, and the epoch's seconds added to the ledger (per
+    epoch, so a run that is killed keeps the time of its finished epochs).
     """
     import keras
 
     from keras_gen import callbacks
 
-    start = time.perf_counter()
-    history = model.fit(
+    class TrainTimeLedger(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            add_train_seconds(out, time.perf_counter() - self.start)
+
+    return model.fit(
         dataset, epochs=epochs, initial_epoch=epochs_done, verbose=2,
         callbacks=[
             *extra_callbacks,
             callbacks.AtomicCheckpoint(out),
             callbacks.SampleGrid(out, num_samples=100),
             keras.callbacks.CSVLogger(os.path.join(out, "log.csv"), append=True),
+            TrainTimeLedger(),
         ],
     )
-    add_train_seconds(out, time.perf_counter() - start)
-    return history
 
 
 def publish_entry(model, path, metadata, samples):

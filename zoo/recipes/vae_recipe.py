@@ -51,9 +51,11 @@ from keras_gen.utils import images
 from recipe_common import CALIBRATION_NOTE
 from recipe_common import DEFAULT_DATA_DIR
 from recipe_common import card_notes
+from recipe_common import fit_checkpointed
 from recipe_common import ROOT
 from recipe_common import add_train_seconds
 from recipe_common import read_train_seconds
+from recipe_common import resume_or_build
 
 BATCH_SIZE = 100
 TRAIN_EXAMPLES = 60_000
@@ -110,14 +112,10 @@ def _binarize_images(images, *labels):
 
 def train(args):
     steps_per_epoch = TRAIN_EXAMPLES // BATCH_SIZE
-    checkpoint = os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
-    epochs_done = callbacks.AtomicCheckpoint.epochs_done(args.out)
-    if args.resume and os.path.exists(checkpoint):
-        model = keras.saving.load_model(checkpoint)
-        print(f"resuming after epoch {epochs_done}")
-    elif args.init_from:
-        epochs_done = 0
-        keras.utils.set_random_seed(args.seed)
+
+    def build():
+        if not args.init_from:
+            return build_model(args, steps_per_epoch)
         model = keras.saving.load_model(
             os.path.join(args.init_from, callbacks.AtomicCheckpoint.MODEL_FILE)
         )
@@ -125,28 +123,16 @@ def train(args):
         # The earlier run's training time counts towards this model's.
         add_train_seconds(args.out, read_train_seconds(args.init_from) or 0.0)
         print(f"fine-tuning the networks of {args.init_from}")
-    else:
-        epochs_done = 0
-        keras.utils.set_random_seed(args.seed)
-        model = build_model(args, steps_per_epoch)
+        return model
+
+    model, epochs_done = resume_or_build(args.out, args.resume, args.seed, build)
     train_set = data.load(
         "mnist", batch_size=BATCH_SIZE, data_dir=args.data_dir, seed=args.seed,
         drop_remainder=True, with_labels=model.is_conditional,
     ).map(_binarize_images, num_parallel_calls=tf.data.AUTOTUNE)
     if args.steps_per_epoch:
         train_set = train_set.take(args.steps_per_epoch)
-    start = time.perf_counter()
-    model.fit(
-        train_set,
-        epochs=args.epochs,
-        initial_epoch=epochs_done,
-        callbacks=[
-            callbacks.AtomicCheckpoint(args.out),
-            keras.callbacks.CSVLogger(os.path.join(args.out, "log.csv"), append=True),
-        ],
-        verbose=2,
-    )
-    add_train_seconds(args.out, time.perf_counter() - start)
+    fit_checkpointed(model, train_set, args.out, args.epochs, epochs_done)
     return model
 
 
