@@ -1,14 +1,21 @@
 """Recipe of the `dcgan_mnist` zoo entry (see gan_recipe.py for the options).
 
-DCGAN (Radford et al. 2015): batch norm in both networks, Adam(2e-4, 0.5)
-for both, one-sided label smoothing (Salimans et al. 2016) and an
+DCGAN (Radford et al. 2015): batch norm in both networks, Adam(beta_1=0.5)
+with the InfoGAN paper's rates (1e-3 for the generator, 2e-4 for the
+discriminator), one-sided label smoothing (Salimans et al. 2016) and an
 exponential moving average of the generator's weights (Yazici et al. 2019).
+
+Measured here, not assumed: with the DCGAN paper's 2e-4 for both networks
+(version 1 of this entry) the discriminator won (its loss fell to 0.80) and
+the samples improved slowly: FID 106 after 2 epochs and 58 after 10
+(2,000 samples). A five times faster generator, as InfoGAN trains its own,
+gave FID 68 after 2 epochs.
 
 Measured here, not assumed: a spectrally normalized discriminator
 (Miyato et al. 2018) with two time-scale learning rates (1e-4 / 4e-4,
 Heusel et al. 2017) learned much more slowly on this budget (FID on 2,000
 samples 153 and classifier score 5.6 after 5 epochs, against 106 and 6.6
-after 2 epochs with this preset), so the preset keeps the paper's batch norm.
+after 2 epochs with batch norm), so the preset keeps the paper's batch norm.
 
     python zoo/recipes/dcgan_mnist.py --out runs/dcgan_mnist --publish
 """
@@ -18,15 +25,15 @@ import gan_recipe
 PRESET = {
     "model": "dcgan",
     "entry": "dcgan_mnist",
-    "version": 1,
+    "version": 2,
     "description": "28x28 MNIST digits from a DCGAN.",
     "d_normalization": "batch",
     "label_smoothing": 0.1,
-    "g_lr": 2e-4,
+    "g_lr": 1e-3,
     "d_lr": 2e-4,
     "beta_1": 0.5,
     "ema": 0.999,
-    "epochs": 10,
+    "epochs": 14,
 }
 
 if __name__ == "__main__":

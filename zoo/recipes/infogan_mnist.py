@@ -22,6 +22,7 @@ import gan_recipe
 PRESET = {
     **dcgan_mnist.PRESET,
     "model": "infogan",
+    "version": 1,
     "entry": "infogan_mnist",
     "description": "28x28 MNIST digits from an InfoGAN whose categorical code names the digit.",
     "g_lr": 1e-3,
