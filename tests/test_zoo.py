@@ -109,6 +109,14 @@ def test_entry_without_optimizer_state_is_small_fresh_and_trainable(tmp_path, bu
         assert len(state) > 1 and all(not np.any(v.numpy()) for v in state)
     if build == "vae":  # The compile configuration survives.
         assert float(loaded.optimizer.learning_rate) == pytest.approx(3e-4)
+    else:
+        # The average ships as the generator, once: no average is loaded.
+        assert not hasattr(loaded, "generator_average")
+        assert loaded.generator_ema_decay is None
+        assert loaded.get_compile_config()["label_smoothing"] == model.label_smoothing
+        np.testing.assert_array_equal(
+            loaded.generator.get_weights()[0], model.generator_average[0].numpy()
+        )
     loaded.fit(images, batch_size=8, verbose=0)
     assert all(int(optimizer.iterations) > 0 for optimizer in optimizers)
 

@@ -207,6 +207,27 @@ def _optimizers(model):
     return unique
 
 
+def _average_as_generator(model):
+    """A copy of a GAN whose generator weights are its moving average.
+
+    What `generate` and the serving export of `model` use, without storing
+    the generator twice: the copy is built from the model's config, gets
+    the average as its generator, the discriminator and the noise state,
+    and is compiled with the model's settings but no moving average (an
+    entry's file is a third smaller). Fine-tuning it starts from the
+    averaged generator; `compile(generator_ema_decay=...)` starts a new
+    average.
+    """
+    copy = type(model).from_config(model.get_config())
+    copy.generator.set_weights([average.numpy() for average in model.generator_average])
+    copy.discriminator.set_weights(model.discriminator.get_weights())
+    copy.seed_generator.state.assign(model.seed_generator.state)
+    config = dict(model.get_compile_config())
+    config["generator_ema_decay"] = None
+    copy.compile_from_config(config)
+    return copy
+
+
 def _save_without_optimizer_state(model, path, scratch_dir):
     """Saves `model` to `path` with its optimizers reset, compressed.
 
@@ -216,11 +237,14 @@ def _save_without_optimizer_state(model, path, scratch_dir):
     variable) is zeroed, which is exactly a fresh optimizer, and the archive
     is rewritten with deflate compression, which stores those zeros in
     almost no space. The compile configuration is kept: the entry loads
-    ready for `fit`.
+    ready for `fit`. A GAN with a moving average of its generator is
+    shipped with the average as its generator (`_average_as_generator`).
     """
     full = os.path.join(scratch_dir, "full.keras")
     model.save(full)
     copy = keras.saving.load_model(full, safe_mode=True)
+    if getattr(copy, "generator_average", None) is not None:
+        copy = _average_as_generator(copy)
     for optimizer in _optimizers(copy):
         for variable in optimizer.variables:
             if variable.name == "learning_rate":
@@ -256,9 +280,11 @@ def save(model, path, metadata, card=None, samples_png=None, overwrite=False,
             step counts), so training resumes exactly; False ships fresh
             optimizers with the same configuration, in a file about a third
             the size (what the shipped entries do). Fine-tuning such an
-            entry restarts Adam's moments and, for a GAN with a generator
-            moving average, the average's warm-up (it follows the step
-            count), so the average soon tracks the fine-tuned weights.
+            entry restarts Adam's moments. A GAN with a moving average of
+            its generator ships the average as its generator (the weights
+            `generate` used) and no average: it samples the same, and
+            fine-tuning starts from the averaged generator, without an
+            average unless recompiled with `generator_ema_decay`.
 
     Returns:
         The `Entry` written.
