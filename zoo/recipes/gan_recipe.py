@@ -35,6 +35,7 @@ from recipe_common import fit_checkpointed
 from recipe_common import publish_entry
 from recipe_common import read_train_seconds
 from recipe_common import resume_or_build
+from recipe_common import trained_model
 
 QUALITY_BARS = """The zoo's bars for a GAN entry (issue 5): classifier score >= 9.0,
 precision >= 0.7, recall >= 0.6 (k = 3), label accuracy >= 95% for
@@ -244,12 +245,6 @@ def parser(preset):
 
 def main(preset, argv=None):
     args = parser(preset).parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    if args.evaluate_only:
-        model = keras.saving.load_model(
-            os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
-        )
-    else:
-        model = train(args)
+    model = trained_model(args, train)
     print(f"keras-gen {keras_gen.__version__}")
     return score_and_publish(model, args)

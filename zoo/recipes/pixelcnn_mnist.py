@@ -44,7 +44,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gen import callbacks
 from keras_gen import data
 from keras_gen import metrics
 from keras_gen import models
@@ -54,6 +53,7 @@ from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
 from recipe_common import publish_entry
 from recipe_common import resume_or_build
+from recipe_common import trained_model
 from recipe_common import run_record
 
 TRAIN_EXAMPLES = 60_000
@@ -202,13 +202,7 @@ def parser(preset):
 
 def main(preset=PRESET, argv=None):
     args = parser(preset).parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    if args.evaluate_only:
-        model = keras.saving.load_model(
-            os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
-        )
-    else:
-        model = train(args)
+    model = trained_model(args, train)
     if args.publish:
         return publish(model, args)
     return evaluate(model, args, args.eval_examples)

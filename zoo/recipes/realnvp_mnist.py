@@ -53,7 +53,6 @@ import time
 import keras
 import numpy as np
 
-from keras_gen import callbacks
 from keras_gen import data
 from keras_gen import metrics
 from keras_gen import models
@@ -63,6 +62,7 @@ from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
 from recipe_common import publish_entry
 from recipe_common import resume_or_build
+from recipe_common import trained_model
 from recipe_common import run_record
 
 TRAIN_EXAMPLES = 60_000
@@ -207,13 +207,7 @@ def parser(preset):
 
 def main(preset=PRESET, argv=None):
     args = parser(preset).parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    if args.evaluate_only:
-        model = keras.saving.load_model(
-            os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
-        )
-    else:
-        model = train(args)
+    model = trained_model(args, train)
     if args.publish:
         return publish(model, args)
     return evaluate(model, args, args.eval_examples)

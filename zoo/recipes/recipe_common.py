@@ -74,6 +74,21 @@ def resume_or_build(out, resume, seed, build_model):
     return build_model(), 0
 
 
+def trained_model(args, train):
+    """The model a recipe scores: `train(args)`, or with `--evaluate-only`
+    the checkpoint in `--out` as it is."""
+    import keras
+
+    from keras_gen import callbacks
+
+    os.makedirs(args.out, exist_ok=True)
+    if args.evaluate_only:
+        return keras.saving.load_model(
+            os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
+        )
+    return train(args)
+
+
 def fit_checkpointed(model, dataset, out, epochs, epochs_done, extra_callbacks=()):
     """`model.fit` with the recipes' callbacks and the training-time ledger.
 

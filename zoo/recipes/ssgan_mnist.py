@@ -50,6 +50,7 @@ from recipe_common import fit_checkpointed
 from recipe_common import publish_entry
 from recipe_common import read_train_seconds
 from recipe_common import resume_or_build
+from recipe_common import trained_model
 
 PAPER = "Salimans et al. 2016, https://arxiv.org/abs/1606.03498"
 NUM_CLASSES = 10
@@ -291,14 +292,10 @@ def parser(preset):
 def main(preset=PRESET, argv=None):
     args = parser(preset).parse_args(argv)
     args.discriminator_units = tuple(args.discriminator_units)
-    os.makedirs(args.out, exist_ok=True)
     test_images, test_labels = test_split(args)
-    if args.evaluate_only:
-        model = keras.saving.load_model(
-            os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
-        )
-    else:
-        model = train(args, test_images, test_labels)
+    model = trained_model(
+        args, lambda args: train(args, test_images, test_labels)
+    )
     print(f"keras-gen {keras_gen.__version__}")
     return score_and_publish(model, args, test_images, test_labels)
 

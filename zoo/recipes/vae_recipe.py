@@ -56,6 +56,7 @@ from recipe_common import ROOT
 from recipe_common import add_train_seconds
 from recipe_common import read_train_seconds
 from recipe_common import resume_or_build
+from recipe_common import trained_model
 
 BATCH_SIZE = 100
 TRAIN_EXAMPLES = 60_000
@@ -292,13 +293,7 @@ def parser(preset):
 
 def main(preset, argv=None):
     args = parser(preset).parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    if args.evaluate_only:
-        model = keras.saving.load_model(
-            os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
-        )
-    else:
-        model = train(args)
+    model = trained_model(args, train)
     if args.publish:
         return publish(model, args)
     return evaluate(model, args, args.eval_examples)
