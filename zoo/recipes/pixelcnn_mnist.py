@@ -40,7 +40,6 @@ import json
 import os
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -49,6 +48,7 @@ from keras_gen import metrics
 from keras_gen import models
 from recipe_common import add_common_arguments
 from recipe_common import card_notes
+from recipe_common import cosine_adam
 from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
 from recipe_common import publish_entry
@@ -91,10 +91,7 @@ def build_model(args, steps_per_epoch):
         hidden_kernel_size=args.hidden_kernel_size,
         seed=args.seed,
     )
-    schedule = keras.optimizers.schedules.CosineDecay(
-        args.learning_rate, decay_steps=args.epochs * steps_per_epoch, alpha=0.02
-    )
-    model.compile(optimizer=keras.optimizers.Adam(schedule))
+    model.compile(optimizer=cosine_adam(args, steps_per_epoch))
     return model
 
 

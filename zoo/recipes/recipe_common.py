@@ -74,6 +74,17 @@ def resume_or_build(out, resume, seed, build_model):
     return build_model(), 0
 
 
+def cosine_adam(args, steps_per_epoch):
+    """Adam whose learning rate (`args.learning_rate`) decays on a cosine
+    over this run's `args.epochs`, to 2% of its start."""
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecay(
+        args.learning_rate, decay_steps=args.epochs * steps_per_epoch, alpha=0.02
+    )
+    return keras.optimizers.Adam(schedule)
+
+
 def trained_model(args, train):
     """The model a recipe scores: `train(args)`, or with `--evaluate-only`
     the checkpoint in `--out` as it is."""

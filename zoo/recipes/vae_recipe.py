@@ -51,6 +51,7 @@ from keras_gen.utils import images
 from recipe_common import CALIBRATION_NOTE
 from recipe_common import DEFAULT_DATA_DIR
 from recipe_common import card_notes
+from recipe_common import cosine_adam
 from recipe_common import fit_checkpointed
 from recipe_common import ROOT
 from recipe_common import add_train_seconds
@@ -73,11 +74,8 @@ SETTINGS = (
 
 def compile_model(model, args, steps_per_epoch):
     """Adam with a cosine-decayed learning rate over this run's epochs."""
-    schedule = keras.optimizers.schedules.CosineDecay(
-        args.learning_rate, decay_steps=args.epochs * steps_per_epoch, alpha=0.02
-    )
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+        optimizer=cosine_adam(args, steps_per_epoch),
         objective=args.objective,
         num_samples=args.num_samples,
     )
