@@ -1,5 +1,7 @@
 """Keras callbacks for training generative models with `fit`."""
 
+import csv
+import io
 import json
 import os
 
@@ -101,6 +103,48 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             return 0
         with open(path) as f:
             return int(json.load(f)["epochs_done"])
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Writes every epoch's logs to a CSV file that survives resumed runs.
+
+    Unlike `keras.callbacks.CSVLogger`, whose columns are fixed by the
+    first epoch a process sees, the file has a column for every key any
+    epoch logged (missing values are left empty), so the rows stay aligned
+    when `EvaluationMetrics` adds scores every N-th epoch only, or when a
+    run resumes on an epoch that adds them. The file is rewritten
+    atomically each epoch, and rows of epochs at or after the current one
+    (left by a run that crashed between this write and its checkpoint) are
+    replaced, so every epoch has exactly one row.
+
+    Args:
+        path: str, the CSV file; an existing one is continued.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        rows = []
+        if os.path.exists(self.path):
+            with open(self.path, newline="") as f:
+                rows = [row for row in csv.DictReader(f) if int(row["epoch"]) < epoch]
+        rows.append({"epoch": epoch, **{k: _csv_value(v) for k, v in (logs or {}).items()}})
+        keys = {key for row in rows for key in row if key not in ("epoch", None)}
+        text = io.StringIO()
+        writer = csv.DictWriter(
+            text, ["epoch", *sorted(keys)], restval="", extrasaction="ignore",
+            lineterminator="\n",
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+        files.atomic_write_bytes(self.path, text.getvalue().encode())
+
+
+def _csv_value(value):
+    array = np.asarray(value)
+    return array.item() if array.ndim == 0 else " ".join(map(str, array.ravel()))
 
 
 class EvaluationMetrics(keras.callbacks.Callback):

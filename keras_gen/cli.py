@@ -87,10 +87,11 @@ def train(args):
                 seed=0,
                 reference=reference,
             ),
+            callbacks.EpochLog(os.path.join(args.out, "log.csv")),
         ],
         verbose=1 if sys.stdout.isatty() else 2,
     )
-    print(f"Saved {checkpoint} and sample pictures in {args.out}.")
+    print(f"Saved {checkpoint}, sample pictures and log.csv in {args.out}.")
 
 
 def evaluate(args):

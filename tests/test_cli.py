@@ -47,6 +47,9 @@ def test_resume_continues_from_the_checkpoint(tmp_path, capsys):
     assert int(resumed.g_optimizer.iterations) == 2 * int(
         first.g_optimizer.iterations
     )
+    log = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert log[0].split(",") == ["epoch", "d_loss", "g_loss"]
+    assert [line.split(",")[0] for line in log[1:]] == ["0", "1"]
 
 
 def test_train_conditional_gan_on_idx_mnist(tmp_path):

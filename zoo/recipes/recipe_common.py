@@ -126,7 +126,7 @@ def fit_checkpointed(model, dataset, out, epochs, epochs_done, extra_callbacks=(
             *extra_callbacks,
             callbacks.AtomicCheckpoint(out),
             callbacks.SampleGrid(out, num_samples=100),
-            keras.callbacks.CSVLogger(os.path.join(out, "log.csv"), append=True),
+            callbacks.EpochLog(os.path.join(out, "log.csv")),
             TrainTimeLedger(),
         ],
     )
