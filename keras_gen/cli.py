@@ -1,6 +1,8 @@
 """The `keras-gen` command line.
 
     keras-gen train MODEL --dataset NAME --out DIR [--epochs N] [--batch-size B]
+        MODEL: gan dcgan wgan wgan_gp conditional_gan infogan
+               semi_supervised_gan autoencoder vae cvae pixelcnn realnvp
     keras-gen evaluate MODEL.keras|ENTRY [--num-samples N] [--json OUT]
     keras-gen list | info NAME | sample NAME --out grid.png | export NAME --to DIR
 """
@@ -10,29 +12,103 @@ import os
 import sys
 
 
+# What `keras-gen train` trains, and how each model wants its batches.
+MODEL_NAMES = (
+    "gan", "dcgan", "wgan", "wgan_gp", "conditional_gan", "infogan",
+    "semi_supervised_gan", "autoencoder", "vae", "cvae", "pixelcnn", "realnvp",
+)
+# Trained on (images, labels) batches.
+_CONDITIONAL = ("conditional_gan", "cvae")
+# Bernoulli likelihoods: trained on images binarized anew every epoch.
+_BINARY = ("vae", "cvae", "pixelcnn")
+# Models of 2-D points as well as images.
+_POINT_MODELS = ("gan", "wgan", "wgan_gp")
+
+
 def _build_model(model_name, info, latent_dim, seed):
+    """A new, uncompiled model for data set `info` (a `DatasetInfo`)."""
     from keras_gen import models
 
     shape = tuple(info.shape)
-    common = {"latent_dim": latent_dim, "seed": seed}
-    if model_name == "gan":
-        return models.GAN(data_shape=shape, **common)
-    if model_name == "conditional_gan":
-        if not info.num_classes:
-            raise ValueError(
-                f"conditional_gan needs a labelled data set; {info.name!r} has "
-                "no labels."
-            )
-        return models.ConditionalGAN(
-            image_shape=shape, num_classes=info.num_classes, **common
+    if info.kind != "image" and model_name not in _POINT_MODELS:
+        raise ValueError(
+            f"{model_name} models images; {info.name!r} is a data set of "
+            f"{shape[0]}-D points (train one of {', '.join(_POINT_MODELS)} on it)."
+        )
+    if model_name in (*_CONDITIONAL, "infogan", "semi_supervised_gan") and (
+        not info.num_classes
+    ):
+        raise ValueError(
+            f"{model_name} needs a labelled data set; {info.name!r} has no "
+            "labels."
+        )
+    latent = {} if latent_dim is None else {"latent_dim": latent_dim}
+    if model_name in ("gan", "dcgan", "wgan", "wgan_gp", "conditional_gan"):
+        model_class = {
+            "gan": models.GAN, "dcgan": models.DCGAN, "wgan": models.WGAN,
+            "wgan_gp": models.WGANGP, "conditional_gan": models.ConditionalGAN,
+        }[model_name]
+        shape_argument = "data_shape" if model_name == "gan" else "image_shape"
+        classes = {"num_classes": info.num_classes} if model_name in _CONDITIONAL else {}
+        return model_class(
+            **{shape_argument: shape}, seed=seed, **classes,
+            latent_dim=latent_dim or (100 if info.kind == "image" else 2),
+        )
+    if model_name == "infogan":
+        noise = {} if latent_dim is None else {"noise_dim": latent_dim}
+        return models.InfoGAN(
+            image_shape=shape, num_categories=info.num_classes, seed=seed, **noise
+        )
+    if model_name == "semi_supervised_gan":
+        return models.SemiSupervisedGAN(
+            image_shape=shape, num_label_classes=info.num_classes, seed=seed,
+            **latent,
+        )
+    if model_name == "cvae":
+        return models.CVAE(
+            image_shape=shape, num_classes=info.num_classes, seed=seed, **latent
         )
     model_class = {
-        "dcgan": models.DCGAN, "wgan": models.WGAN, "wgan_gp": models.WGANGP,
+        "autoencoder": models.Autoencoder, "vae": models.VAE,
+        "pixelcnn": models.PixelCNN, "realnvp": models.RealNVP,
     }[model_name]
-    return model_class(image_shape=shape, **common)
+    if model_name in ("pixelcnn", "realnvp"):
+        if latent_dim is not None:
+            raise ValueError(f"{model_name} has no latent space; drop --latent-dim.")
+        return model_class(image_shape=shape, seed=seed)
+    return model_class(image_shape=shape, seed=seed, **latent)
 
 
-MODEL_NAMES = ("gan", "dcgan", "wgan", "wgan_gp", "conditional_gan")
+def _training_data(args, info):
+    """The `fit` data set of `keras-gen train` for `args.model`."""
+    import tensorflow as tf
+
+    from keras_gen import data
+
+    if args.model == "semi_supervised_gan":
+        return data.semi_supervised(
+            args.dataset, num_labeled=args.num_labeled,
+            unlabeled_batch_size=args.batch_size,
+            labeled_batch_size=min(args.batch_size, args.num_labeled),
+            seed=args.seed, data_dir=args.data_dir,
+        )
+    load_kwargs = {}
+    if info.kind == "toy":
+        load_kwargs["num_examples"] = args.num_examples
+    dataset = data.load(
+        args.dataset,
+        batch_size=args.batch_size,
+        with_labels=args.model in _CONDITIONAL,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        **load_kwargs,
+    )
+    if args.model in _BINARY:
+        dataset = dataset.map(
+            lambda images, *labels: (data.binarize(images), *labels),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return dataset
 
 
 def train(args):
@@ -43,7 +119,6 @@ def train(args):
     from keras_gen import data
 
     info = data.get_info(args.dataset)
-    conditional = args.model == "conditional_gan"
     checkpoint = os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
     epochs_done = callbacks.AtomicCheckpoint.epochs_done(args.out)
     if os.path.exists(checkpoint) and not args.resume:
@@ -51,25 +126,14 @@ def train(args):
             f"{args.out} already holds a trained model; pass --resume to "
             "continue its training or choose another --out."
         )
-    load_kwargs = {}
-    if info.kind == "toy":
-        load_kwargs["num_examples"] = args.num_examples
-    dataset = data.load(
-        args.dataset,
-        batch_size=args.batch_size,
-        with_labels=conditional,
-        data_dir=args.data_dir,
-        seed=args.seed,
-        **load_kwargs,
-    )
     if args.resume and os.path.exists(checkpoint):
         model = keras.saving.load_model(checkpoint)
         print(f"Resuming {checkpoint} after epoch {epochs_done}.")
     else:
         epochs_done = 0
-        latent_dim = args.latent_dim or (100 if info.kind == "image" else 2)
-        model = _build_model(args.model, info, latent_dim, args.seed)
+        model = _build_model(args.model, info, args.latent_dim, args.seed)
         model.compile()
+    dataset = _training_data(args, info)
     reference = None
     if info.kind == "toy":
         reference = data.load(
@@ -225,7 +289,13 @@ def _parser():
     train_parser.add_argument("--batch-size", type=int, default=64)
     train_parser.add_argument(
         "--latent-dim", type=int, default=None,
-        help="latent size (default: 100 for images, 2 for 2-D toy data)",
+        help="latent size (default: the model's; for GANs 100 for images, 2 "
+        "for 2-D toy data; InfoGAN's incompressible noise, besides its codes)",
+    )
+    train_parser.add_argument(
+        "--num-labeled", type=int, default=100,
+        help="labeled training images of semi_supervised_gan (a multiple of "
+        "the classes); the others are used unlabeled",
     )
     train_parser.add_argument(
         "--num-examples", type=int, default=100_000,

@@ -69,11 +69,43 @@ def test_train_conditional_gan_on_idx_mnist(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "model_name, model_class, extra",
+    [
+        ("infogan", "InfoGAN", ()),
+        ("semi_supervised_gan", "SemiSupervisedGAN", ("--num-labeled", "10")),
+        ("autoencoder", "Autoencoder", ("--latent-dim", "4")),
+        ("vae", "VAE", ("--latent-dim", "4")),
+        ("cvae", "CVAE", ("--latent-dim", "4")),
+        # The CLI builds their default networks: minutes of CPU, so slow.
+        pytest.param("pixelcnn", "PixelCNN", (), marks=pytest.mark.slow),
+        pytest.param("realnvp", "RealNVP", (), marks=pytest.mark.slow),
+    ],
+)
+def test_train_every_image_family_on_idx_mnist(tmp_path, model_name, model_class, extra):
+    write_mnist_files(tmp_path / "data" / "mnist", num_train=20)
+    run = tmp_path / "run"
+    arguments = [
+        "train", model_name, "--dataset", "mnist", "--data-dir",
+        str(tmp_path / "data"), "--batch-size", "10", "--out", str(run), *extra,
+    ]
+    assert cli.main(arguments) == 0
+    model = keras.saving.load_model(run / "model.keras")
+    assert type(model).__name__ == model_class and model.data_shape == (28, 28, 1)
+    assert (run / "samples_epoch_001.png").exists()
+    optimizer = getattr(model, "g_optimizer", None) or model.optimizer
+    assert int(optimizer.iterations) == 2  # 20 images in batches of 10
+    log = (run / "log.csv").read_text().splitlines()
+    assert len(log) == 2 and all(value for value in log[1].split(","))
+
+
+@pytest.mark.parametrize(
     "arguments, message",
     [
-        (["dcgan", "--dataset", "gaussian_mixture_8"], "image_shape"),
+        (["dcgan", "--dataset", "gaussian_mixture_8"], "dcgan models images"),
         (["gan", "--dataset", "mnsit"], "mnist"),
-        (["conditional_gan", "--dataset", "swiss_roll"], "label"),
+        (["conditional_gan", "--dataset", "swiss_roll"], "2-D points"),
+        (["realnvp", "--dataset", "mnist", "--latent-dim", "8"], "no latent space"),
+        (["pixelcnn", "--dataset", "cifar10"], "image_shape"),
     ],
 )
 def test_bad_requests_are_one_line_errors(tmp_path, capsys, arguments, message):
