@@ -1,9 +1,6 @@
 """PixelCNN: the shared model contract, causality, exact likelihood, serving."""
 
-import importlib
 import math
-import os
-import sys
 
 import keras
 import numpy as np
@@ -12,7 +9,6 @@ import tensorflow as tf
 
 from keras_gen import models
 from keras_gen import serving
-from keras_gen import zoo
 from keras_gen.networks import PixelCNNNetwork
 from tests import model_test_case
 from tests.test_serving import run_in_serving_process
@@ -301,45 +297,3 @@ def test_serving_export(tmp_path):
         assert "images must be binary" in errors["grey"]
         assert "num_samples must be a positive int" in errors["bad_num_samples"]
         assert "Concrete Functions" in results[name]["cli"]
-
-
-# ----------------------------------------------------------------------
-# The zoo recipe, on real MNIST (slow).
-# ----------------------------------------------------------------------
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MNIST_DIR = os.environ.get(
-    "KERAS_GEN_DATA_DIR", os.path.join(ROOT, "..", "shared", "data")
-)
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(
-    not os.path.isdir(os.path.join(MNIST_DIR, "mnist")),
-    reason="real MNIST is not beside the repository (../shared/data/mnist)",
-)
-def test_recipe_trains_resumes_and_publishes(tmp_path):
-    sys.path.insert(0, os.path.join(ROOT, "zoo", "recipes"))
-    try:
-        recipe = importlib.import_module("pixelcnn_mnist")
-    finally:
-        sys.path.pop(0)
-    tiny = ["--out", str(tmp_path / "run"), "--data-dir", MNIST_DIR,
-            "--steps-per-epoch", "3", "--eval-examples", "100",
-            "--filters", "8", "--num-layers", "2"]
-    results = recipe.main(recipe.PRESET, ["--epochs", "1", *tiny])
-    assert results["epochs"] == 1 and results["eval_examples"] == 100
-    # Three steps of a tiny network: near the 784 log 2 = 543 nats of coin
-    # flips, far from the 81 of a trained one.
-    assert 100.0 < results["test_nll_nats"] < 1000.0
-    scores = recipe.main(recipe.PRESET, [
-        "--epochs", "2", "--resume", "--publish", "--score-samples", "100",
-        "--zoo-dir", str(tmp_path / "zoo"), *tiny,
-    ])
-    entry = zoo.get_entry(str(tmp_path / "zoo" / "pixelcnn_mnist"))
-    assert entry.model_class == "PixelCNN" and entry.optimizer_state is False
-    assert entry.latent_dim == 28 * 28
-    # Re-scored after the second epoch, not the first epoch's file.
-    assert entry.metrics["nll_nats"] == scores["nll_nats"] != results["test_nll_nats"]
-    model = zoo.load(str(tmp_path / "zoo" / "pixelcnn_mnist"))
-    assert model.generate(2, seed=0).shape == (2, 28, 28, 1)

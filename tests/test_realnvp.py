@@ -1,9 +1,7 @@
 """RealNVP: the shared model contract, the flow's math, the 8-bit likelihood."""
 
-import importlib
 import math
 import os
-import sys
 
 import keras
 import numpy as np
@@ -13,7 +11,6 @@ import tensorflow as tf
 from keras_gen import data
 from keras_gen import metrics
 from keras_gen import models
-from keras_gen import zoo
 from keras_gen.models.real_nvp import dequantization_noise
 from keras_gen.networks import RealNVPNetwork
 from keras_gen.networks.real_nvp import AffineCoupling
@@ -428,45 +425,3 @@ def test_evaluate_scores_the_8bit_test_images(tmp_path):
     np.testing.assert_allclose(
         results["bits_per_dim"], nats / (784 * math.log(2.0)), rtol=1e-6
     )
-
-
-# ----------------------------------------------------------------------
-# The zoo recipe, on real MNIST (slow).
-# ----------------------------------------------------------------------
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MNIST_DIR = os.environ.get(
-    "KERAS_GEN_DATA_DIR", os.path.join(ROOT, "..", "shared", "data")
-)
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(
-    not os.path.isdir(os.path.join(MNIST_DIR, "mnist")),
-    reason="real MNIST is not beside the repository (../shared/data/mnist)",
-)
-def test_recipe_trains_resumes_and_publishes(tmp_path):
-    sys.path.insert(0, os.path.join(ROOT, "zoo", "recipes"))
-    try:
-        recipe = importlib.import_module("realnvp_mnist")
-    finally:
-        sys.path.pop(0)
-    tiny = ["--out", str(tmp_path / "run"), "--data-dir", MNIST_DIR,
-            "--steps-per-epoch", "3", "--eval-examples", "100",
-            "--filters", "8", "--num-scales", "2"]
-    results = recipe.main(recipe.PRESET, ["--epochs", "1", *tiny])
-    assert results["epochs"] == 1 and results["eval_examples"] == 100
-    # Three steps: far from a trained model's ~1 bit/dim, far below the
-    # 8 bits of uniform noise only if the likelihood is wired wrongly.
-    assert 1.5 < results["bits_per_dim"] < 12.0
-    scores = recipe.main(recipe.PRESET, [
-        "--epochs", "2", "--resume", "--publish", "--score-samples", "100",
-        "--zoo-dir", str(tmp_path / "zoo"), *tiny,
-    ])
-    entry = zoo.get_entry(str(tmp_path / "zoo" / "realnvp_mnist"))
-    assert entry.model_class == "RealNVP" and entry.optimizer_state is False
-    assert entry.latent_dim == 28 * 28
-    assert entry.metrics["bits_per_dim"] == scores["bits_per_dim"]
-    assert scores["bits_per_dim"] != results["bits_per_dim"]
-    model = zoo.load(str(tmp_path / "zoo" / "realnvp_mnist"))
-    assert model.generate(2, seed=0).shape == (2, 28, 28, 1)
