@@ -15,3 +15,15 @@ tf.config.set_logical_device_configuration(
     _cpus[0],
     [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
 )
+
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _restore_dtype_policy():
+    """A test (or recipe) that sets the global dtype policy does not leak it."""
+    policy = keras.config.dtype_policy()
+    yield
+    keras.config.set_dtype_policy(policy)

@@ -155,8 +155,13 @@ def _publish_a_tiny_run(tmp_path, name, network_flags):
 @needs_mnist
 def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
     results, scores, entry = _publish_a_tiny_run(
-        tmp_path, "pixelcnn_mnist", ["--filters", "8", "--num-layers", "2"]
+        tmp_path, "pixelcnn_mnist",
+        ["--filters", "8", "--num-layers", "2", "--mixed-precision"],
     )
+    # Trained in bfloat16, scored and shipped in float32.
+    assert results["settings"]["mixed_precision"] is True
+    shipped = zoo.load(str(tmp_path / "zoo" / "pixelcnn_mnist"))
+    assert {layer.compute_dtype for layer in shipped._flatten_layers()} == {"float32"}
     # Three steps of a tiny network: near the 784 log 2 = 543 nats of coin
     # flips, far from the 81 of a trained one.
     assert 100.0 < results["test_nll_nats"] < 1000.0

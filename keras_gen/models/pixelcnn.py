@@ -16,9 +16,12 @@ def bernoulli_log_prob(images, logits):
     """log p(x) of binary images under per-pixel Bernoulli logits, per pixel.
 
     A pixel of 1 has probability sigmoid(l), a pixel of -1 has 1 - sigmoid(l)
-    = sigmoid(-l), so log p = -softplus(-x * l) with x in {-1, 1}.
+    = sigmoid(-l), so log p = -softplus(-x * l) with x in {-1, 1}. Computed
+    in float32 whatever the logits' dtype: a network run in bfloat16 (the
+    `mixed_bfloat16` policy) gets a float32 likelihood and loss.
     """
-    return -ops.softplus(-images * logits)
+    logits = ops.cast(logits, "float32")
+    return -ops.softplus(-ops.cast(images, "float32") * logits)
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -207,7 +210,7 @@ class PixelCNN(SingleOptimizerModel):
     ):
         images, _ = self._split_inputs(x)
         per_example = -ops.sum(
-            bernoulli_log_prob(ops.cast(images, y_pred.dtype), y_pred),
+            bernoulli_log_prob(images, y_pred),
             axis=(1, 2, 3),
         )
         loss = ops.mean(per_example)

@@ -33,18 +33,28 @@ def _check_odd_kernel(name, value):
         raise ValueError(f"{name} must be an odd positive int, received {value!r}.")
 
 
-def _zero_padded_array(size, padding, batch_size, element_shape):
+def _zero_padded_array(size, padding, batch_size, element_shape, dtype):
     """A `tf.TensorArray` of `size` elements `(batch, *element_shape)`.
 
     The first `padding` elements are written as zeros; the others are
-    written once each as sampling goes.
+    written once each as sampling goes. `dtype` is the network's compute
+    dtype (bfloat16 under the `mixed_bfloat16` policy).
     """
     array = tf.TensorArray(
-        tf.float32, size=size, element_shape=(None, *element_shape),
+        dtype, size=size, element_shape=(None, *element_shape),
         clear_after_read=False,
     )
-    zeros = tf.zeros((padding, batch_size, *element_shape))
+    zeros = tf.zeros((padding, batch_size, *element_shape), dtype)
     return array.scatter(tf.range(padding), zeros)
+
+
+def _computed(self, variable):
+    """`variable` in the layer's compute dtype, for the sampling methods.
+
+    They run outside `__call__`, so Keras does not cast the float32
+    variables of a `mixed_bfloat16` layer to its bfloat16 compute dtype.
+    """
+    return ops.cast(variable, self.compute_dtype)
 
 
 def _gate(x):
@@ -113,6 +123,8 @@ class MaskedConv2D(keras.layers.Layer):
         """How many pixels of the current row the centre sees (itself for B)."""
         return self.kernel_size // 2 + (self.mask_type == "B")
 
+    _computed = _computed
+
     def call_on_rows_above(self, rows):
         """The part of one output row that comes from the rows above it.
 
@@ -122,7 +134,7 @@ class MaskedConv2D(keras.layers.Layer):
         """
         half = self.kernel_size // 2
         rows = ops.pad(rows, [[0, 0], [0, 0], [half, half], [0, 0]])
-        return ops.conv(rows, self.kernel[:half], padding="valid")
+        return ops.conv(rows, self._computed(self.kernel)[:half], padding="valid")
 
     def call_on_row_prefix(self, pixels):
         """The part of one output pixel that comes from its own row, plus bias.
@@ -132,8 +144,8 @@ class MaskedConv2D(keras.layers.Layer):
         mask B), zeros left of the image; returns `(batch, 1, 1, filters)`.
         """
         half = self.kernel_size // 2
-        kernel = self.kernel[half : half + 1, : self.visible_in_row]
-        return ops.conv(pixels, kernel, padding="valid") + self.bias
+        kernel = self._computed(self.kernel)[half : half + 1, : self.visible_in_row]
+        return ops.conv(pixels, kernel, padding="valid") + self._computed(self.bias)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
@@ -221,6 +233,8 @@ class CausalConv2D(keras.layers.Layer):
         """Input rows (vertical) or columns (horizontal) one output sees."""
         return self._kernel_shape()[0 if self.direction == "vertical" else 1]
 
+    _computed = _computed
+
     def call_on_window(self, window):
         """The output at one causal position, from the input it sees.
 
@@ -234,7 +248,8 @@ class CausalConv2D(keras.layers.Layer):
         if self.direction == "vertical":
             half = self.kernel_size // 2
             window = ops.pad(window, [[0, 0], [0, 0], [half, half], [0, 0]])
-        return ops.conv(window, self.kernel, padding="valid") + self.bias
+        kernel, bias = self._computed(self.kernel), self._computed(self.bias)
+        return ops.conv(window, kernel, padding="valid") + bias
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
@@ -540,11 +555,17 @@ class PixelCNNNetwork(keras.Model):
         Returns:
             float32 tensor `(batch, H, W, 1)` of the drawn pixels.
         """
-        if self.gated:
-            return self._sample_gated(draw, batch_size, labels)
-        return self._sample_masked(draw, batch_size, labels)
+        # The caches hold features in the compute dtype (bfloat16 under the
+        # `mixed_bfloat16` policy); logits reach `draw` in float32.
+        dtype = self.compute_dtype
 
-    def _sample_masked(self, draw, batch_size, labels):
+        def draw_cached(logits, row, column):
+            return ops.cast(draw(ops.cast(logits, "float32"), row, column), dtype)
+
+        sample = self._sample_gated if self.gated else self._sample_masked
+        return ops.cast(sample(draw_cached, batch_size, labels, dtype), "float32")
+
+    def _sample_masked(self, draw, batch_size, labels, dtype):
         height, width, channels = self.image_shape
         convolutions = self.convolutions
         halves = [conv.kernel_size // 2 for conv in convolutions]
@@ -605,7 +626,7 @@ class PixelCNNNetwork(keras.Model):
                 lambda column, _: column < width,
                 pixel_step,
                 (tf.constant(0), [
-                    _zero_padded_array(left + width, left, batch_size, (depth,))
+                    _zero_padded_array(left + width, left, batch_size, (depth,), dtype)
                     for depth in depths
                 ]),
             )
@@ -620,14 +641,14 @@ class PixelCNNNetwork(keras.Model):
             lambda row, _: row < height,
             row_step,
             (tf.constant(0), [
-                _zero_padded_array(top + height, top, batch_size, (width, depth))
+                _zero_padded_array(top + height, top, batch_size, (width, depth), dtype)
                 for depth in depths
             ]),
         )
         images = row_caches[0].gather(top + tf.range(height))  # (H, B, W, C)
         return tf.transpose(images, (1, 0, 2, 3))
 
-    def _sample_gated(self, draw, batch_size, labels):
+    def _sample_gated(self, draw, batch_size, labels, dtype):
         height, width, channels = self.image_shape
         blocks = self.blocks
         label_terms = [block.label_terms(labels) for block in blocks]
@@ -688,7 +709,7 @@ class PixelCNNNetwork(keras.Model):
                 lambda column, _: column < width,
                 pixel_step,
                 (tf.constant(0), [
-                    _zero_padded_array(left + width, left, batch_size, (depth,))
+                    _zero_padded_array(left + width, left, batch_size, (depth,), dtype)
                     for depth in depths
                 ]),
             )
@@ -700,7 +721,7 @@ class PixelCNNNetwork(keras.Model):
             lambda row, _: row < height,
             row_step,
             (tf.constant(0), [
-                _zero_padded_array(top + height, top, batch_size, (width, depth))
+                _zero_padded_array(top + height, top, batch_size, (width, depth), dtype)
                 for depth in depths
             ]),
         )

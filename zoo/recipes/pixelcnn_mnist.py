@@ -19,7 +19,12 @@ channels is about 18 GFLOP forward for a batch of 64), measured on 2 CPUs
 shared with other training jobs at about 6 s per step with 64 channels (95
 minutes per epoch of 937 steps, two days for 30 epochs) and about 2 s with
 32 (about 32 minutes per epoch), so 12 epochs at 32 channels are 5-6 hours,
-trained over several sessions with `--resume`.
+trained over several sessions with `--resume`. `--mixed-precision` trains
+under Keras's `mixed_bfloat16` policy (float32 weights, loss and
+likelihoods; bfloat16 convolutions): on this machine's AVX512-BF16 CPU a
+training step of the 32-channel network took 3.6 s against 9.9 s in
+float32 (the same busy conditions). The model is scored and published as a
+float32 copy of its weights.
 
     python zoo/recipes/pixelcnn_mnist.py --out runs/pixelcnn
     python zoo/recipes/pixelcnn_mnist.py --out runs/pixelcnn --resume
@@ -43,6 +48,7 @@ import json
 import os
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -54,6 +60,7 @@ from recipe_common import card_notes
 from recipe_common import cosine_adam
 from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
+from recipe_common import in_float32
 from recipe_common import publish_entry
 from recipe_common import resume_or_build
 from recipe_common import trained_model
@@ -79,7 +86,7 @@ PRESET = {
     "epochs": 12,
 }
 SETTINGS = (
-    "gated", "filters", "num_layers", "kernel_size", "hidden_kernel_size",
+    "mixed_precision", "gated", "filters", "num_layers", "kernel_size", "hidden_kernel_size",
     "batch_size", "learning_rate", "epochs", "seed",
 )
 
@@ -102,10 +109,14 @@ def _binarize_images(batch):
     return data.binarize(batch)
 
 
+def _steps_per_epoch(args):
+    return args.steps_per_epoch or TRAIN_EXAMPLES // args.batch_size
+
+
 def train(args):
-    steps_per_epoch = args.steps_per_epoch or TRAIN_EXAMPLES // args.batch_size
     model, epochs_done = resume_or_build(
-        args.out, args.resume, args.seed, lambda: build_model(args, steps_per_epoch)
+        args.out, args.resume, args.seed,
+        lambda: build_model(args, _steps_per_epoch(args)),
     )
     train_set = data.load(
         "mnist", batch_size=args.batch_size, data_dir=args.data_dir,
@@ -192,6 +203,10 @@ def parser(preset):
     add_common_arguments(p, preset)
     p.add_argument("--masked", dest="gated", action="store_false",
                    help="the masked PixelCNN (with its blind spot), not the gated one")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="train under the mixed_bfloat16 policy (float32 weights, "
+                   "bfloat16 compute; pass it again with --resume); scored "
+                   "and published in float32")
     p.add_argument("--filters", type=int, default=preset["filters"])
     p.add_argument("--num-layers", type=int, default=preset["num_layers"])
     p.add_argument("--kernel-size", type=int, default=preset["kernel_size"])
@@ -202,7 +217,12 @@ def parser(preset):
 
 def main(preset=PRESET, argv=None):
     args = parser(preset).parse_args(argv)
+    if args.mixed_precision:
+        # Before the model is built or reloaded: every layer computes in
+        # bfloat16 (float32 weights, loss and likelihood).
+        keras.config.set_dtype_policy("mixed_bfloat16")
     model = trained_model(args, train)
+    model = in_float32(model, lambda: build_model(args, _steps_per_epoch(args)))
     if args.publish:
         return publish(model, args)
     return evaluate(model, args, args.eval_examples)

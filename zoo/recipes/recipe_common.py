@@ -100,6 +100,25 @@ def trained_model(args, train):
     return train(args)
 
 
+def in_float32(model, build_model):
+    """`model`'s weights in a float32 copy built by `build_model()`.
+
+    A model trained under the `mixed_bfloat16` policy (`--mixed-precision`)
+    keeps float32 weights but computes in bfloat16; it is scored and
+    published as this copy, which computes in float32 (exact likelihoods,
+    and an entry that loads as float32 everywhere). Returns `model` itself
+    when it already computes in float32.
+    """
+    import keras
+
+    if model.compute_dtype == "float32":
+        return model
+    keras.config.set_dtype_policy("float32")
+    copy = build_model()  # keras-gen models build their networks at once
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def fit_checkpointed(model, dataset, out, epochs, epochs_done, extra_callbacks=()):
     """`model.fit` with the recipes' callbacks and the training-time ledger.
 
