@@ -37,3 +37,21 @@ def test_entry_loads_samples_reloads_and_exports(name, tmp_path):
         inputs["label"] = tf.constant(labels, tf.int32)
     served = signatures["sample"](**inputs)["images"].numpy()
     np.testing.assert_allclose(served, samples, atol=1e-4)
+
+
+def test_shipped_weights_stay_under_the_40_mb_budget():
+    # Issue 5: all shipped weights together (every entry's files and the
+    # metrics' MNIST classifier) under 40 MB.
+    import os
+
+    from keras_gen import metrics
+
+    sizes = {}
+    for name in ENTRIES:
+        directory = zoo.resolve(name)
+        sizes[name] = sum(
+            os.path.getsize(os.path.join(directory, file_name))
+            for file_name in os.listdir(directory)
+        )
+    total = sum(sizes.values()) + os.path.getsize(metrics.classifier.WEIGHTS_PATH)
+    assert total < 40e6, f"{total / 1e6:.1f} MB shipped: {sizes}"
