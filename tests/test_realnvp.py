@@ -425,3 +425,37 @@ def test_evaluate_scores_the_8bit_test_images(tmp_path):
     np.testing.assert_allclose(
         results["bits_per_dim"], nats / (784 * math.log(2.0)), rtol=1e-6
     )
+
+
+def test_mixed_bfloat16_policy_keeps_the_flow_in_float32():
+    # Under `mixed_bfloat16` only the coupling ResNets compute in bfloat16
+    # (a training step about 1.5x faster on CPUs with AVX512-BF16); the
+    # flow's arithmetic and log-determinants stay float32, so likelihoods
+    # and samples agree with a float32 copy of the same weights.
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    mixed = _make()
+    assert mixed.network.compute_dtype == "bfloat16"
+    # Couplings start as the identity; random weights make them act.
+    rng = np.random.default_rng(0)
+    mixed.set_weights([
+        w + rng.normal(0.0, 0.1, w.shape).astype(w.dtype)
+        if np.issubdtype(w.dtype, np.floating) else w
+        for w in mixed.get_weights()
+    ])
+    keras.config.set_dtype_policy("float32")
+    exact = _make()
+    exact.set_weights(mixed.get_weights())
+    images = _images()
+    exact_nats = exact.log_likelihood(images)
+    mixed_nats = mixed.log_likelihood(images)
+    # Far from the identity (whose log-determinant is 0), and within
+    # bfloat16 rounding of the exact value.
+    assert np.abs(exact_nats - _make().log_likelihood(images)).min() > 1.0
+    np.testing.assert_allclose(mixed_nats, exact_nats, rtol=2e-3)
+    np.testing.assert_allclose(
+        mixed.generate(4, seed=0), exact.generate(4, seed=0), atol=0.05
+    )
+    before = [w.copy() for w in mixed.get_weights()]
+    history = mixed.fit(images, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.array_equal(b, a) for b, a in zip(before, mixed.get_weights()))

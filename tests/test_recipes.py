@@ -148,6 +148,8 @@ def _publish_a_tiny_run(tmp_path, name, network_flags):
     assert entry.optimizer_state is False and entry.latent_dim == 28 * 28
     model = zoo.load(str(tmp_path / "zoo" / name))
     assert model.generate(2, seed=0).shape == (2, 28, 28, 1)
+    # Even when trained in bfloat16 (--mixed-precision), shipped in float32.
+    assert {layer.compute_dtype for layer in model._flatten_layers()} == {"float32"}
     return results, scores, entry
 
 
@@ -158,10 +160,7 @@ def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
         tmp_path, "pixelcnn_mnist",
         ["--filters", "8", "--num-layers", "2", "--mixed-precision"],
     )
-    # Trained in bfloat16, scored and shipped in float32.
     assert results["settings"]["mixed_precision"] is True
-    shipped = zoo.load(str(tmp_path / "zoo" / "pixelcnn_mnist"))
-    assert {layer.compute_dtype for layer in shipped._flatten_layers()} == {"float32"}
     # Three steps of a tiny network: near the 784 log 2 = 543 nats of coin
     # flips, far from the 81 of a trained one.
     assert 100.0 < results["test_nll_nats"] < 1000.0
@@ -174,8 +173,10 @@ def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
 @needs_mnist
 def test_realnvp_recipe_trains_resumes_and_publishes(tmp_path):
     results, scores, entry = _publish_a_tiny_run(
-        tmp_path, "realnvp_mnist", ["--filters", "8", "--num-scales", "2"]
+        tmp_path, "realnvp_mnist",
+        ["--filters", "8", "--num-scales", "2", "--mixed-precision"],
     )
+    assert results["settings"]["mixed_precision"] is True
     # Three steps: far from a trained model's ~1 bit/dim, far below the
     # 8 bits of uniform noise only if the likelihood is wired wrongly.
     assert 1.5 < results["bits_per_dim"] < 12.0

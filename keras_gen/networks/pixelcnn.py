@@ -48,13 +48,13 @@ def _zero_padded_array(size, padding, batch_size, element_shape, dtype):
     return array.scatter(tf.range(padding), zeros)
 
 
-def _computed(self, variable):
-    """`variable` in the layer's compute dtype, for the sampling methods.
+def _computed(layer, variable):
+    """`layer`'s `variable` in its compute dtype, for the sampling methods.
 
     They run outside `__call__`, so Keras does not cast the float32
     variables of a `mixed_bfloat16` layer to its bfloat16 compute dtype.
     """
-    return ops.cast(variable, self.compute_dtype)
+    return ops.cast(variable, layer.compute_dtype)
 
 
 def _gate(x):
@@ -123,8 +123,6 @@ class MaskedConv2D(keras.layers.Layer):
         """How many pixels of the current row the centre sees (itself for B)."""
         return self.kernel_size // 2 + (self.mask_type == "B")
 
-    _computed = _computed
-
     def call_on_rows_above(self, rows):
         """The part of one output row that comes from the rows above it.
 
@@ -134,7 +132,7 @@ class MaskedConv2D(keras.layers.Layer):
         """
         half = self.kernel_size // 2
         rows = ops.pad(rows, [[0, 0], [0, 0], [half, half], [0, 0]])
-        return ops.conv(rows, self._computed(self.kernel)[:half], padding="valid")
+        return ops.conv(rows, _computed(self, self.kernel)[:half], padding="valid")
 
     def call_on_row_prefix(self, pixels):
         """The part of one output pixel that comes from its own row, plus bias.
@@ -144,8 +142,8 @@ class MaskedConv2D(keras.layers.Layer):
         mask B), zeros left of the image; returns `(batch, 1, 1, filters)`.
         """
         half = self.kernel_size // 2
-        kernel = self._computed(self.kernel)[half : half + 1, : self.visible_in_row]
-        return ops.conv(pixels, kernel, padding="valid") + self._computed(self.bias)
+        kernel = _computed(self, self.kernel)[half : half + 1, : self.visible_in_row]
+        return ops.conv(pixels, kernel, padding="valid") + _computed(self, self.bias)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
@@ -233,8 +231,6 @@ class CausalConv2D(keras.layers.Layer):
         """Input rows (vertical) or columns (horizontal) one output sees."""
         return self._kernel_shape()[0 if self.direction == "vertical" else 1]
 
-    _computed = _computed
-
     def call_on_window(self, window):
         """The output at one causal position, from the input it sees.
 
@@ -248,7 +244,7 @@ class CausalConv2D(keras.layers.Layer):
         if self.direction == "vertical":
             half = self.kernel_size // 2
             window = ops.pad(window, [[0, 0], [0, 0], [half, half], [0, 0]])
-        kernel, bias = self._computed(self.kernel), self._computed(self.bias)
+        kernel, bias = _computed(self, self.kernel), _computed(self, self.bias)
         return ops.conv(window, kernel, padding="valid") + bias
 
     def compute_output_shape(self, input_shape):

@@ -183,7 +183,12 @@ class AffineCoupling(tfb.Bijector):
         mask = tf.constant(self._mask_values, conditioning.dtype)
         masked = conditioning * mask
         inputs = tf.concat([masked, tf.zeros_like(masked) + mask], axis=-1)
-        shift, log_scale = self._network(inputs)
+        # The network may compute in bfloat16 (the `mixed_bfloat16`
+        # policy); the flow's arithmetic and log-determinants stay in the
+        # data's dtype.
+        shift, log_scale = (
+            tf.cast(value, conditioning.dtype) for value in self._network(inputs)
+        )
         return shift * (1.0 - mask), log_scale * (1.0 - mask)
 
     def _augmented_forward(self, x):
