@@ -48,7 +48,6 @@ import json
 import os
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -60,13 +59,12 @@ from recipe_common import card_notes
 from recipe_common import cosine_adam
 from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
-from recipe_common import in_float32
 from recipe_common import publish_entry
 from recipe_common import resume_or_build
 from recipe_common import trained_model
 from recipe_common import run_record
+from recipe_common import mnist_steps_per_epoch
 
-TRAIN_EXAMPLES = 60_000
 PAPER = (
     "van den Oord et al. 2016, Conditional Image Generation with PixelCNN "
     "Decoders, https://arxiv.org/abs/1606.05328"
@@ -91,7 +89,7 @@ SETTINGS = (
 )
 
 
-def build_model(args, steps_per_epoch):
+def build_model(args):
     model = models.PixelCNN(
         image_shape=(28, 28, 1),
         gated=args.gated,
@@ -101,7 +99,7 @@ def build_model(args, steps_per_epoch):
         hidden_kernel_size=args.hidden_kernel_size,
         seed=args.seed,
     )
-    model.compile(optimizer=cosine_adam(args, steps_per_epoch))
+    model.compile(optimizer=cosine_adam(args, mnist_steps_per_epoch(args)))
     return model
 
 
@@ -109,14 +107,9 @@ def _binarize_images(batch):
     return data.binarize(batch)
 
 
-def _steps_per_epoch(args):
-    return args.steps_per_epoch or TRAIN_EXAMPLES // args.batch_size
-
-
 def train(args):
     model, epochs_done = resume_or_build(
-        args.out, args.resume, args.seed,
-        lambda: build_model(args, _steps_per_epoch(args)),
+        args.out, args.resume, args.seed, lambda: build_model(args)
     )
     train_set = data.load(
         "mnist", batch_size=args.batch_size, data_dir=args.data_dir,
@@ -203,10 +196,6 @@ def parser(preset):
     add_common_arguments(p, preset)
     p.add_argument("--masked", dest="gated", action="store_false",
                    help="the masked PixelCNN (with its blind spot), not the gated one")
-    p.add_argument("--mixed-precision", action="store_true",
-                   help="train under the mixed_bfloat16 policy (float32 weights, "
-                   "bfloat16 compute; pass it again with --resume); scored "
-                   "and published in float32")
     p.add_argument("--filters", type=int, default=preset["filters"])
     p.add_argument("--num-layers", type=int, default=preset["num_layers"])
     p.add_argument("--kernel-size", type=int, default=preset["kernel_size"])
@@ -217,12 +206,7 @@ def parser(preset):
 
 def main(preset=PRESET, argv=None):
     args = parser(preset).parse_args(argv)
-    if args.mixed_precision:
-        # Before the model is built or reloaded: every layer computes in
-        # bfloat16 (float32 weights, loss and likelihood).
-        keras.config.set_dtype_policy("mixed_bfloat16")
-    model = trained_model(args, train)
-    model = in_float32(model, lambda: build_model(args, _steps_per_epoch(args)))
+    model = trained_model(args, train, lambda: build_model(args))
     if args.publish:
         return publish(model, args)
     return evaluate(model, args, args.eval_examples)

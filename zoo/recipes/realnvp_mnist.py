@@ -25,9 +25,9 @@ jobs ran (load average 6-9), so an epoch (937 steps) takes 9-12 minutes
 and the 10 epochs 1.5-2 hours. (With 64 channels, 1,323,447 weights, a
 step took 1.42 s in the same conditions.) The entry's 10 epochs took 81
 minutes and reach 1.489 test bits/dim: short of the 1.2 bar, which needs a
-larger flow trained longer. `--mixed-precision` trains under Keras's `mixed_bfloat16` policy:
-the coupling ResNets compute in bfloat16, the flow (log-determinants,
-logit preprocessing) in float32; a step took 0.48 s against 0.75 s in
+larger flow trained longer. `--mixed-precision` trains under Keras's
+`mixed_bfloat16` policy: the coupling ResNets compute in bfloat16, the flow
+(log-determinants, logit preprocessing) in float32; a step took 0.48 s against 0.75 s in
 float32 with two other training jobs running. The model is scored and
 published as a float32 copy of its weights.
 
@@ -54,7 +54,6 @@ import json
 import os
 import time
 
-import keras
 import numpy as np
 
 from keras_gen import data
@@ -65,13 +64,12 @@ from recipe_common import card_notes
 from recipe_common import cosine_adam
 from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
-from recipe_common import in_float32
 from recipe_common import publish_entry
 from recipe_common import resume_or_build
 from recipe_common import trained_model
 from recipe_common import run_record
+from recipe_common import mnist_steps_per_epoch
 
-TRAIN_EXAMPLES = 60_000
 PAPER = (
     "Dinh, Sohl-Dickstein & Bengio 2017, Density estimation using Real NVP, "
     "https://arxiv.org/abs/1605.08803"
@@ -91,12 +89,12 @@ PRESET = {
     "epochs": 10,
 }
 SETTINGS = (
-    "mixed_precision", "num_scales", "filters", "num_blocks", "alpha", "batch_size",
-    "learning_rate", "epochs", "seed",
+    "mixed_precision", "num_scales", "filters", "num_blocks", "alpha",
+    "batch_size", "learning_rate", "epochs", "seed",
 )
 
 
-def build_model(args, steps_per_epoch):
+def build_model(args):
     model = models.RealNVP(
         image_shape=(28, 28, 1),
         num_scales=args.num_scales,
@@ -105,18 +103,13 @@ def build_model(args, steps_per_epoch):
         alpha=args.alpha,
         seed=args.seed,
     )
-    model.compile(optimizer=cosine_adam(args, steps_per_epoch))
+    model.compile(optimizer=cosine_adam(args, mnist_steps_per_epoch(args)))
     return model
-
-
-def _steps_per_epoch(args):
-    return args.steps_per_epoch or TRAIN_EXAMPLES // args.batch_size
 
 
 def train(args):
     model, epochs_done = resume_or_build(
-        args.out, args.resume, args.seed,
-        lambda: build_model(args, _steps_per_epoch(args)),
+        args.out, args.resume, args.seed, lambda: build_model(args)
     )
     # Images in [-1, 1]; the model dequantizes them itself, fresh each step.
     train_set = data.load(
@@ -221,10 +214,6 @@ def _bar_note(bits_per_dim):
 def parser(preset):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_common_arguments(p, preset)
-    p.add_argument("--mixed-precision", action="store_true",
-                   help="train under the mixed_bfloat16 policy (the coupling "
-                   "networks in bfloat16, the flow in float32; pass it again "
-                   "with --resume); scored and published in float32")
     p.add_argument("--num-scales", type=int, default=preset["num_scales"])
     p.add_argument("--filters", type=int, default=preset["filters"])
     p.add_argument("--num-blocks", type=int, default=preset["num_blocks"])
@@ -235,10 +224,7 @@ def parser(preset):
 
 def main(preset=PRESET, argv=None):
     args = parser(preset).parse_args(argv)
-    if args.mixed_precision:
-        keras.config.set_dtype_policy("mixed_bfloat16")  # before build or reload
-    model = trained_model(args, train)
-    model = in_float32(model, lambda: build_model(args, _steps_per_epoch(args)))
+    model = trained_model(args, train, lambda: build_model(args))
     if args.publish:
         return publish(model, args)
     return evaluate(model, args, args.eval_examples)

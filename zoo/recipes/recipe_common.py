@@ -11,6 +11,7 @@ DEFAULT_DATA_DIR = os.environ.get(
     "KERAS_GEN_DATA_DIR", os.path.join(ROOT, "..", "shared", "data")
 )
 _LEDGER = "train_seconds.json"
+MNIST_TRAIN_EXAMPLES = 60_000
 
 # docs/metrics.md: the same protocol (10,000 images vs the MNIST test split,
 # the shipped classifier's features) applied to reference image sets.
@@ -85,29 +86,41 @@ def cosine_adam(args, steps_per_epoch):
     return keras.optimizers.Adam(schedule)
 
 
-def trained_model(args, train):
+def trained_model(args, train, build_model=None):
     """The model a recipe scores: `train(args)`, or with `--evaluate-only`
-    the checkpoint in `--out` as it is."""
+    the checkpoint in `--out` as it is.
+
+    With `--mixed-precision` (`add_common_arguments`), the model is built
+    or reloaded under the `mixed_bfloat16` policy (float32 weights,
+    bfloat16 compute) and, given `build_model` (a function returning a new
+    model of the same architecture), returned as a float32 copy of its
+    weights (`in_float32`): exact likelihoods, and an entry that computes
+    in float32 everywhere.
+    """
     import keras
 
     from keras_gen import callbacks
 
+    if getattr(args, "mixed_precision", False):
+        # Before the model is built or reloaded: Keras does not pass a
+        # policy on to the layers a subclassed layer creates.
+        keras.config.set_dtype_policy("mixed_bfloat16")
     os.makedirs(args.out, exist_ok=True)
     if args.evaluate_only:
-        return keras.saving.load_model(
+        model = keras.saving.load_model(
             os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
         )
-    return train(args)
+    else:
+        model = train(args)
+    return model if build_model is None else in_float32(model, build_model)
 
 
 def in_float32(model, build_model):
     """`model`'s weights in a float32 copy built by `build_model()`.
 
-    A model trained under the `mixed_bfloat16` policy (`--mixed-precision`)
-    keeps float32 weights but computes in bfloat16; it is scored and
-    published as this copy, which computes in float32 (exact likelihoods,
-    and an entry that loads as float32 everywhere). Returns `model` itself
-    when it already computes in float32.
+    Returns `model` itself when it already computes in float32; otherwise
+    sets the global dtype policy to float32 (for what the recipe builds
+    next) and copies the weights, which are float32 under either policy.
     """
     import keras
 
@@ -117,6 +130,11 @@ def in_float32(model, build_model):
     copy = build_model()  # keras-gen models build their networks at once
     copy.set_weights(model.get_weights())
     return copy
+
+
+def mnist_steps_per_epoch(args):
+    """`--steps-per-epoch`, else one pass over MNIST's training images."""
+    return args.steps_per_epoch or MNIST_TRAIN_EXAMPLES // args.batch_size
 
 
 def fit_checkpointed(model, dataset, out, epochs, epochs_done, extra_callbacks=()):
@@ -191,7 +209,7 @@ def add_common_arguments(parser, preset):
     `--out`, `--data-dir`, `--entry`, `--version`, `--description`,
     `--epochs`, `--steps-per-epoch`, `--batch-size`, `--learning-rate`,
     `--seed`, `--resume`, `--evaluate-only`, `--eval-examples`,
-    `--score-samples`, `--publish` and `--zoo-dir`; defaults from `preset`
+    `--score-samples`, `--publish`, `--zoo-dir` and `--mixed-precision`; defaults from `preset`
     (keys `entry`, `version`, `description`, `epochs`, `batch_size`,
     `learning_rate`).
     """
@@ -216,6 +234,10 @@ def add_common_arguments(parser, preset):
                    help="score on the full test set and save the zoo entry")
     p.add_argument("--zoo-dir", default=os.path.join(ROOT, "zoo"),
                    help="where --publish writes the entry")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="train under the mixed_bfloat16 policy (float32 "
+                   "weights, bfloat16 compute; pass it again with --resume); "
+                   "scored and published in float32")
     return p
 
 
