@@ -160,7 +160,8 @@ def _publish_a_tiny_run(tmp_path, name, network_flags):
 @needs_mnist
 def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
     results, scores, entry = _publish_a_tiny_run(
-        tmp_path, "pixelcnn_mnist", ["--filters", "8", "--num-layers", "2"]
+        tmp_path, "pixelcnn_mnist",
+        ["--filters", "8", "--num-layers", "2", "--card-note", "A tiny test run."],
     )
     # Three steps of a tiny network: near the 784 log 2 = 543 nats of coin
     # flips, far from the 81 of a trained one.
@@ -168,6 +169,10 @@ def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
     assert entry.model_class == "PixelCNN"
     # Re-scored after the second epoch, not the first epoch's file.
     assert entry.metrics["nll_nats"] == scores["nll_nats"] != results["test_nll_nats"]
+    assert entry.metrics["sample_seconds_64"] > 0.0
+    card = (tmp_path / "zoo" / "pixelcnn_mnist" / "card.md").read_text()
+    assert "The zoo's bar for this entry is 81 nats" in card
+    assert "does not meet it yet" in card and "A tiny test run." in card
 
 
 @pytest.mark.slow
