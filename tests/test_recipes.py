@@ -93,6 +93,13 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
         assert 0.1 <= scores["code_accuracy_test"] <= 1.0
         assert 0.1 <= scores["code_accuracy_samples"] <= 1.0
         assert sorted(scores["code_to_digit"]) == list(range(10))
+        # Logged during training too, on the evaluation epochs.
+        header, *rows = [
+            line.split(",") for line in (tmp_path / "log.csv").read_text().splitlines()
+        ]
+        column = header.index("code_accuracy_test")
+        assert rows[0][column] in ("", "NA")
+        assert 0.1 <= float(rows[1][column]) <= 1.0
     # Resume continues the checkpoint.
     scores = gan_recipe.main(module.PRESET, [
         "--out", str(tmp_path), "--data-dir", MNIST_DIR, "--epochs", "3",

@@ -96,17 +96,39 @@ def train(args):
     )
     if args.steps_per_epoch:
         dataset = dataset.take(args.steps_per_epoch)
+    extra_callbacks = [
+        callbacks.EvaluationMetrics(
+            ["fid", "classifier_score", "precision", "recall"],
+            every_n_epochs=args.eval_every, num_samples=2000,
+            data_dir=args.data_dir,
+        ),
+    ]
+    if isinstance(model, models.InfoGAN):
+        extra_callbacks.append(TestCodeAccuracy(args.data_dir, args.eval_every))
     fit_checkpointed(
         model, dataset, args.out, args.epochs, epochs_done,
-        extra_callbacks=[
-            callbacks.EvaluationMetrics(
-                ["fid", "classifier_score", "precision", "recall"],
-                every_n_epochs=args.eval_every, num_samples=2000,
-                data_dir=args.data_dir,
-            ),
-        ],
+        extra_callbacks=extra_callbacks,
     )
     return model
+
+
+class TestCodeAccuracy(keras.callbacks.Callback):
+    """Adds InfoGAN's `code_accuracy_test` to the logs every N epochs.
+
+    Q reads 10,000 test images in seconds, so a run shows early whether its
+    categorical code is becoming the digit (it depends on the seed).
+    """
+
+    def __init__(self, data_dir, every_n_epochs):
+        super().__init__()
+        self.data_dir = data_dir
+        self.every_n_epochs = every_n_epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and not (epoch + 1) % self.every_n_epochs:
+            logs["code_accuracy_test"] = test_code_accuracy(
+                self.model, self.data_dir
+            )["one_to_one"]
 
 
 def _saved_scores(args, epochs):
@@ -167,14 +189,7 @@ def infogan_code_accuracy(model, args, num_samples=10_000):
     - `code_accuracy_samples`: the category a sample was generated with
       against the class the shipped MNIST classifier gives it.
     """
-    test_images, test_labels = next(iter(data.load(
-        "mnist", split="test", batch_size=10_000, with_labels=True,
-        data_dir=args.data_dir,
-    )))
-    codes = model.predict_codes(test_images.numpy())["category"]
-    on_test = metrics.matched_accuracy(
-        codes, test_labels.numpy(), model.num_categories, 10
-    )
+    on_test = test_code_accuracy(model, args.data_dir)
     categories = np.arange(num_samples) % model.num_categories
     samples = model.generate_with_codes(categories, seed=args.seed)
     _, probabilities = metrics.MNISTClassifier()(samples)
@@ -186,6 +201,19 @@ def infogan_code_accuracy(model, args, num_samples=10_000):
         "code_accuracy_samples": on_samples["one_to_one"],
         "code_to_digit": on_test["one_to_one_map"],
     }
+
+
+def test_code_accuracy(model, data_dir):
+    """Q's category of every MNIST test image matched to its label
+    (`keras_gen.metrics.matched_accuracy`'s dict)."""
+    test_images, test_labels = next(iter(data.load(
+        "mnist", split="test", batch_size=10_000, with_labels=True,
+        data_dir=data_dir,
+    )))
+    codes = model.predict_codes(test_images.numpy())["category"]
+    return metrics.matched_accuracy(
+        codes, test_labels.numpy(), model.num_categories, 10
+    )
 
 
 def card_samples(model):
