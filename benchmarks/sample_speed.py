@@ -15,20 +15,18 @@ entry the recipe's default network (random weights) is measured instead.
 """
 
 import argparse
-import json
 import math
 import os
-import platform
 import statistics
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-import keras_gen
 from keras_gen import models
 from keras_gen import zoo
+
+import results_file  # benchmarks/results_file.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NUM_SAMPLES = 64
@@ -144,19 +142,10 @@ def main():
           f"{naive['naive_pixels_equal_cached']:.4f}); "
           f"{pixelcnn_result['speedup']:.0f}x")
 
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump({
-            "benchmark": "sample_speed",
-            "keras_gen": keras_gen.__version__,
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-            "num_samples": NUM_SAMPLES,
-            "results": results,
-            "pixelcnn": pixelcnn_result,
-        }, f, indent=2)
-    print(f"wrote {args.out}")
+    results_file.write(
+        args.out, "sample_speed", num_samples=NUM_SAMPLES, results=results,
+        pixelcnn=pixelcnn_result,
+    )
 
 
 if __name__ == "__main__":

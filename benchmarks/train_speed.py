@@ -9,16 +9,15 @@ the next ones are. Prints a table and writes JSON.
 """
 
 import argparse
-import json
 import os
-import platform
 import time
 
 import keras
-import tensorflow as tf
 
 import keras_gen
 from keras_gen import models
+
+import results_file  # benchmarks/results_file.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA_DIR = os.path.join(HERE, "..", "..", "shared", "data")
@@ -87,18 +86,7 @@ def main():
     for r in results:
         print(f"{r['model']:<16}{r['d_steps']:>8}{r['parameters']:>12,}"
               f"{r['train_steps_per_second']:>10.1f}{r['images_per_second']:>10.0f}")
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump({
-            "benchmark": "train_speed",
-            "keras_gen": keras_gen.__version__,
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-            "dataset": "mnist",
-            "results": results,
-        }, f, indent=2)
-    print(f"wrote {args.out}")
+    results_file.write(args.out, "train_speed", dataset="mnist", results=results)
 
 
 if __name__ == "__main__":
