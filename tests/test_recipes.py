@@ -194,3 +194,54 @@ def test_realnvp_recipe_trains_resumes_and_publishes(tmp_path):
     assert entry.model_class == "RealNVP"
     assert entry.metrics["bits_per_dim"] == scores["bits_per_dim"]
     assert scores["bits_per_dim"] != results["bits_per_dim"]
+
+
+@pytest.mark.parametrize("first, then", [
+    ("float32", "mixed_bfloat16"), ("mixed_bfloat16", "float32"),
+])
+def test_resuming_under_another_dtype_policy_keeps_weights_and_optimizer_state(
+    tmp_path, first, then
+):
+    import keras
+
+    from keras_gen import callbacks
+
+    pixelcnn_mnist, recipe_common = _recipe("pixelcnn_mnist"), _recipe("recipe_common")
+    args = pixelcnn_mnist.parser(pixelcnn_mnist.PRESET).parse_args(
+        ["--out", str(tmp_path), "--filters", "8", "--num-layers", "2"]
+    )
+    images = np.where(np.random.default_rng(0).random((8, 28, 28, 1)) < 0.3, 1.0, -1.0)
+    keras.config.set_dtype_policy(first)
+    trained = pixelcnn_mnist.build_model(args)
+    trained.fit(images.astype("float32"), batch_size=4, epochs=1, verbose=0,
+                callbacks=[callbacks.AtomicCheckpoint(str(tmp_path))])
+
+    keras.config.set_dtype_policy(then)
+    model, epochs_done = recipe_common.resume_or_build(
+        str(tmp_path), True, 0, lambda: pixelcnn_mnist.build_model(args)
+    )
+    assert epochs_done == 1
+    assert {layer.compute_dtype for layer in model._flatten_layers()} == {
+        keras.DTypePolicy(then).compute_dtype
+    }
+    for resumed, saved in zip(model.weights, trained.weights):
+        np.testing.assert_array_equal(resumed.numpy(), saved.numpy())
+    assert int(model.optimizer.iterations.numpy()) == 2
+    for resumed, saved in zip(model.optimizer.variables, trained.optimizer.variables):
+        np.testing.assert_array_equal(resumed.numpy(), saved.numpy())
+    history = model.fit(images.astype("float32"), batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert int(model.optimizer.iterations.numpy()) == 4
+
+
+def test_a_two_optimizer_checkpoint_cannot_change_dtype_policy_on_resume(tmp_path):
+    import keras
+
+    from keras_gen import models
+
+    recipe_common = _recipe("recipe_common")
+    gan = models.DCGAN(image_shape=(28, 28, 1), latent_dim=8, base_filters=8)
+    gan.compile()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    with pytest.raises(ValueError, match="Resume with the policy the run started with"):
+        recipe_common.under_global_policy(gan, lambda: None)

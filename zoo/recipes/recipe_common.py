@@ -60,7 +60,10 @@ def resume_or_build(out, resume, seed, build_model):
 
     With `resume` and a checkpoint (`AtomicCheckpoint`'s `model.keras`) in
     `out`, the checkpoint with its optimizer state; else `build_model()`
-    after seeding Keras's global random state with `seed`.
+    after seeding Keras's global random state with `seed`. A checkpoint
+    trained under another dtype policy than the global one (a float32 run
+    resumed with `--mixed-precision`, or the reverse) continues under the
+    global policy (`under_global_policy`).
     """
     import keras
 
@@ -70,9 +73,48 @@ def resume_or_build(out, resume, seed, build_model):
     if resume and os.path.exists(checkpoint):
         epochs_done = callbacks.AtomicCheckpoint.epochs_done(out)
         print(f"resuming {checkpoint} after epoch {epochs_done}")
-        return keras.saving.load_model(checkpoint), epochs_done
+        model = keras.saving.load_model(checkpoint)
+        return under_global_policy(model, build_model), epochs_done
     keras.utils.set_random_seed(seed)
     return build_model(), 0
+
+
+def under_global_policy(model, build_model):
+    """`model`, or a copy built under the global dtype policy if it has another.
+
+    Keras reloads a layer with the policy it was saved with, but the layers
+    a subclassed layer creates take the global one, so a checkpoint
+    reloaded under another policy would compute partly in each. The copy
+    (`build_model()`, same architecture, compiled) gets the weights and the
+    optimizer's state (its step, hence the learning-rate schedule, and its
+    moments); both are float32 under either policy.
+    """
+    import keras
+
+    policy = keras.config.dtype_policy().name
+    if model.dtype_policy.name == policy:
+        return model
+    if not hasattr(model, "optimizer") or model.optimizer is None:
+        raise ValueError(
+            f"The checkpoint was trained under the {model.dtype_policy.name!r} "
+            f"dtype policy and this run asks for {policy!r}; only models with "
+            "one optimizer can change policy on resume. Resume with the "
+            "policy the run started with."
+        )
+    print(f"continuing the {model.dtype_policy.name} checkpoint under {policy}")
+    copy = build_model()
+    copy.set_weights(model.get_weights())
+    if not copy.optimizer.built:
+        copy.optimizer.build(copy.trainable_variables)
+    sources, targets = model.optimizer.variables, copy.optimizer.variables
+    if [v.shape for v in sources] != [v.shape for v in targets]:
+        raise ValueError(
+            "build_model() made an optimizer whose state does not match the "
+            "checkpoint's; it must build the checkpoint's architecture."
+        )
+    for source, target in zip(sources, targets):
+        target.assign(source)
+    return copy
 
 
 def cosine_adam(args, steps_per_epoch):
@@ -236,8 +278,9 @@ def add_common_arguments(parser, preset):
                    help="where --publish writes the entry")
     p.add_argument("--mixed-precision", action="store_true",
                    help="train under the mixed_bfloat16 policy (float32 "
-                   "weights, bfloat16 compute; pass it again with --resume); "
-                   "scored and published in float32")
+                   "weights, bfloat16 compute); scored and published in "
+                   "float32. With --resume, the run continues under the "
+                   "policy this flag gives, whichever the checkpoint had")
     return p
 
 
