@@ -55,3 +55,14 @@ def test_shipped_weights_stay_under_the_40_mb_budget():
         )
     total = sum(sizes.values()) + os.path.getsize(metrics.classifier.WEIGHTS_PATH)
     assert total < 40e6, f"{total / 1e6:.1f} MB shipped: {sizes}"
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_entry_has_a_row_in_the_readme_table(name):
+    # The README's table of shipped entries is what users read first.
+    import os
+
+    readme = os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md")
+    with open(readme) as f:
+        rows = [line for line in f if line.startswith(f"| `{name}` |")]
+    assert len(rows) == 1, f"README.md has {len(rows)} table rows for {name}"
