@@ -104,7 +104,7 @@ def train(args):
         ),
     ]
     if isinstance(model, models.InfoGAN):
-        extra_callbacks.append(TestCodeAccuracy(args.data_dir, args.eval_every))
+        extra_callbacks.append(CodeAccuracyOnTest(args.data_dir, args.eval_every))
     fit_checkpointed(
         model, dataset, args.out, args.epochs, epochs_done,
         extra_callbacks=extra_callbacks,
@@ -112,7 +112,7 @@ def train(args):
     return model
 
 
-class TestCodeAccuracy(keras.callbacks.Callback):
+class CodeAccuracyOnTest(keras.callbacks.Callback):
     """Adds InfoGAN's `code_accuracy_test` to the logs every N epochs.
 
     Q reads 10,000 test images in seconds, so a run shows early whether its
@@ -126,7 +126,7 @@ class TestCodeAccuracy(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and not (epoch + 1) % self.every_n_epochs:
-            logs["code_accuracy_test"] = test_code_accuracy(
+            logs["code_accuracy_test"] = code_accuracy_on_test(
                 self.model, self.data_dir
             )["one_to_one"]
 
@@ -189,7 +189,7 @@ def infogan_code_accuracy(model, args, num_samples=10_000):
     - `code_accuracy_samples`: the category a sample was generated with
       against the class the shipped MNIST classifier gives it.
     """
-    on_test = test_code_accuracy(model, args.data_dir)
+    on_test = code_accuracy_on_test(model, args.data_dir)
     categories = np.arange(num_samples) % model.num_categories
     samples = model.generate_with_codes(categories, seed=args.seed)
     _, probabilities = metrics.MNISTClassifier()(samples)
@@ -203,7 +203,7 @@ def infogan_code_accuracy(model, args, num_samples=10_000):
     }
 
 
-def test_code_accuracy(model, data_dir):
+def code_accuracy_on_test(model, data_dir):
     """Q's category of every MNIST test image matched to its label
     (`keras_gen.metrics.matched_accuracy`'s dict)."""
     test_images, test_labels = next(iter(data.load(

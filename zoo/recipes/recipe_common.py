@@ -162,16 +162,14 @@ def in_float32(model, build_model):
 
     Returns `model` itself when it already computes in float32; otherwise
     sets the global dtype policy to float32 (for what the recipe builds
-    next) and copies the weights, which are float32 under either policy.
+    next) and returns `under_global_policy(model, build_model)`.
     """
     import keras
 
     if model.compute_dtype == "float32":
         return model
     keras.config.set_dtype_policy("float32")
-    copy = build_model()  # keras-gen models build their networks at once
-    copy.set_weights(model.get_weights())
-    return copy
+    return under_global_policy(model, build_model)
 
 
 def mnist_steps_per_epoch(args):
