@@ -25,6 +25,8 @@ likelihoods; bfloat16 convolutions): on this machine's AVX512-BF16 CPU a
 training step of the 32-channel network took 0.91 s against 1.40 s in
 float32 with one other training job running (48 channels: 1.54 s, 64: 2.40
 s). The model is scored and published as a float32 copy of its weights.
+Version 1 of the entry (4 epochs in float32, 8 under `mixed_bfloat16`, 189
+minutes in all): test NLL 83.53 +- 0.20 nats, 64 samples in 2.6 s.
 
     python zoo/recipes/pixelcnn_mnist.py --out runs/pixelcnn
     python zoo/recipes/pixelcnn_mnist.py --out runs/pixelcnn --resume
