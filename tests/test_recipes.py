@@ -233,6 +233,15 @@ def test_resuming_under_another_dtype_policy_keeps_weights_and_optimizer_state(
     assert np.isfinite(history.history["loss"][0])
     assert int(model.optimizer.iterations.numpy()) == 4
 
+    # --evaluate-only reloads the checkpoint the same way, and scores in float32.
+    args.evaluate_only, args.mixed_precision = True, then == "mixed_bfloat16"
+    scored = recipe_common.trained_model(
+        args, None, lambda: pixelcnn_mnist.build_model(args)
+    )
+    assert {layer.compute_dtype for layer in scored._flatten_layers()} == {"float32"}
+    for resumed, saved in zip(scored.weights, trained.weights):
+        np.testing.assert_array_equal(resumed.numpy(), saved.numpy())
+
 
 def test_a_two_optimizer_checkpoint_cannot_change_dtype_policy_on_resume(tmp_path):
     import keras

@@ -94,7 +94,7 @@ def under_global_policy(model, build_model):
     policy = keras.config.dtype_policy().name
     if model.dtype_policy.name == policy:
         return model
-    if not hasattr(model, "optimizer") or model.optimizer is None:
+    if build_model is None or getattr(model, "optimizer", None) is None:
         raise ValueError(
             f"The checkpoint was trained under the {model.dtype_policy.name!r} "
             f"dtype policy and this run asks for {policy!r}; only models with "
@@ -149,8 +149,11 @@ def trained_model(args, train, build_model=None):
         keras.config.set_dtype_policy("mixed_bfloat16")
     os.makedirs(args.out, exist_ok=True)
     if args.evaluate_only:
-        model = keras.saving.load_model(
-            os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
+        model = under_global_policy(
+            keras.saving.load_model(
+                os.path.join(args.out, callbacks.AtomicCheckpoint.MODEL_FILE)
+            ),
+            build_model,
         )
     else:
         model = train(args)
