@@ -49,10 +49,17 @@ def _data(num_examples=8, seed=0):
 
 
 def _randomize(layer, scale=0.3, seed=0):
-    """Random weights everywhere: a fresh flow is the identity (zero-init)."""
+    """Random weights everywhere: a fresh flow is the identity (zero-init).
+
+    Batch normalization's moving variances get random values in [0.5, 1.5).
+    """
     rng = np.random.default_rng(seed)
     for weight in layer.weights:
-        weight.assign(rng.normal(scale=scale, size=weight.shape).astype("float32"))
+        if weight.path.endswith("moving_variance"):
+            value = rng.uniform(0.5, 1.5, size=weight.shape)
+        else:
+            value = rng.normal(scale=scale, size=weight.shape)
+        weight.assign(value.astype("float32"))
 
 
 def _normal_log_pdf(z):
@@ -109,6 +116,35 @@ def test_save_and_reload(tmp_path):
     )
 
 
+def test_batch_normalization_trains_saves_and_reloads(tmp_path):
+    model = _make(num_scales=2, normalization="batch")
+    norms = [
+        norm for network in model.network.coupling_networks for norm in network.norms
+    ]
+    # 10 couplings, each: one block (2 norms) and one before the output.
+    assert len(norms) == 30
+    assert model.get_config()["normalization"] == "batch"
+    means = [norm.moving_mean.numpy() for norm in norms]
+    model_test_case.run_train_test(model, _data(), ("loss", "bits_per_dim"))
+    # Training updated the moving statistics (the layers ran in training
+    # mode inside the bijector chain).
+    assert all(
+        not np.allclose(norm.moving_mean.numpy(), mean)
+        for norm, mean in zip(norms, means)
+    )
+    model.save(tmp_path / "bn.keras")
+    restored = keras.saving.load_model(tmp_path / "bn.keras")
+    assert restored.normalization == "batch"
+    images, _ = _data()
+    # Likelihoods use the moving statistics: the same after reloading, and
+    # independent of the other images in the batch.
+    log_p = model.log_likelihood(images)
+    np.testing.assert_allclose(restored.log_likelihood(images), log_p, rtol=1e-6)
+    np.testing.assert_allclose(model.log_likelihood(images[:3]), log_p[:3], rtol=1e-6)
+    with pytest.raises(ValueError, match="normalization must be one of"):
+        models.RealNVP(image_shape=IMAGE_SHAPE, normalization="layer")
+
+
 def test_distribute():
     model_test_case.run_distribute_test(_make, _data())
 
@@ -159,8 +195,10 @@ def test_config_round_trips():
 # ----------------------------------------------------------------------
 
 
-def _coupling(mask_kind, shape, parity, seed=0):
-    network = CouplingNetwork(shape[-1], filters=6, num_blocks=1)
+def _coupling(mask_kind, shape, parity, seed=0, normalization=None):
+    network = CouplingNetwork(
+        shape[-1], filters=6, num_blocks=1, normalization=normalization
+    )
     network.build((None, *shape[:-1], 2 * shape[-1]))
     _randomize(network, scale=0.5, seed=seed)
     make_mask = checkerboard_mask if mask_kind == "checkerboard" else channel_mask
@@ -178,12 +216,16 @@ def _brute_force_log_det(make_bijector, x):
 
 
 @pytest.mark.parametrize(
-    "mask_kind, shape, parity",
-    [("checkerboard", (4, 4, 1), 0), ("checkerboard", (4, 4, 2), 1),
-     ("channel", (2, 2, 4), 0), ("channel", (2, 2, 4), 1)],
+    "mask_kind, shape, parity, normalization",
+    [("checkerboard", (4, 4, 1), 0, None), ("checkerboard", (4, 4, 2), 1, None),
+     ("channel", (2, 2, 4), 0, None), ("channel", (2, 2, 4), 1, None),
+     ("checkerboard", (4, 4, 2), 0, "batch"), ("channel", (2, 2, 4), 1, "batch")],
 )
-def test_coupling_log_det_matches_the_jacobian(mask_kind, shape, parity):
-    _, make = _coupling(mask_kind, shape, parity)
+def test_coupling_log_det_matches_the_jacobian(
+    mask_kind, shape, parity, normalization
+):
+    # With batch normalization, at inference (its moving statistics).
+    _, make = _coupling(mask_kind, shape, parity, normalization=normalization)
     x = tf.constant(np.random.default_rng(1).normal(size=(3, *shape)), tf.float32)
     expected = _brute_force_log_det(make, x)
     np.testing.assert_allclose(
@@ -208,12 +250,17 @@ def test_coupling_log_det_matches_the_jacobian(mask_kind, shape, parity):
 
 
 @pytest.mark.parametrize(
-    "image_shape, num_scales", [((4, 4, 1), 2), ((4, 4, 2), 2), ((8, 8, 1), 3)]
+    "image_shape, num_scales, normalization",
+    [((4, 4, 1), 2, None), ((4, 4, 2), 2, None), ((8, 8, 1), 3, None),
+     ((4, 4, 2), 2, "batch")],
 )
 def test_flow_is_invertible_and_its_log_det_matches_the_jacobian(
-    image_shape, num_scales
+    image_shape, num_scales, normalization
 ):
-    network = RealNVPNetwork(image_shape, num_scales=num_scales, filters=6, num_blocks=1)
+    network = RealNVPNetwork(
+        image_shape, num_scales=num_scales, filters=6, num_blocks=1,
+        normalization=normalization,
+    )
     _randomize(network, scale=0.2)
     x = tf.constant(
         np.random.default_rng(2).normal(size=(2, *image_shape)), tf.float32
@@ -234,8 +281,8 @@ def test_each_coupling_network_runs_once_per_likelihood():
     calls = []
     for network in model.network.coupling_networks:
         original = network.call
-        network.call = lambda inputs, original=original: (
-            calls.append(1) or original(inputs)
+        network.call = lambda inputs, original=original, **kwargs: (
+            calls.append(1) or original(inputs, **kwargs)
         )
     images = _images(2)
     tf.function(model.log_prob)(images, np.full_like(images, 0.5))

@@ -186,12 +186,14 @@ def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
 @needs_mnist
 def test_realnvp_recipe_trains_resumes_and_publishes(tmp_path):
     results, scores, entry = _publish_a_tiny_run(
-        tmp_path, "realnvp_mnist", ["--filters", "8", "--num-scales", "2"]
+        tmp_path, "realnvp_mnist",
+        ["--filters", "8", "--num-scales", "2", "--normalization", "batch"],
     )
     # Three steps: far from a trained model's ~1 bit/dim, far below the
     # 8 bits of uniform noise only if the likelihood is wired wrongly.
     assert 1.5 < results["bits_per_dim"] < 12.0
     assert entry.model_class == "RealNVP"
+    assert zoo.load(str(tmp_path / "zoo" / "realnvp_mnist")).normalization == "batch"
     assert entry.metrics["bits_per_dim"] == scores["bits_per_dim"]
     assert scores["bits_per_dim"] != results["bits_per_dim"]
 

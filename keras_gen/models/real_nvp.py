@@ -104,6 +104,9 @@ class RealNVP(SingleOptimizerModel):
             to 1. (The defaults, about 0.37M weights for MNIST, fit a CPU
             budget; the paper's networks are far larger: 8 blocks of 64
             channels for CIFAR-10.)
+        normalization: None or `"batch"`: batch normalization inside the
+            coupling networks, as in the paper (see `CouplingNetwork`).
+            Defaults to None.
         alpha: float in (0, 0.5), the logit preprocessing's margin.
             Defaults to 0.05.
         seed: int or None, seeds the model's noise (dequantization and
@@ -134,7 +137,10 @@ class RealNVP(SingleOptimizerModel):
     _loss_hint = "it is -log p(x), so compile() takes no loss="
 
     _networks = ("network",)
-    _network_args = ("image_shape", "num_scales", "filters", "num_blocks", "alpha")
+    _network_args = (
+        "image_shape", "num_scales", "filters", "num_blocks", "normalization",
+        "alpha",
+    )
 
     # `keras_gen.metrics.evaluate` scores likelihoods on the 8-bit test
     # images (not the binarized ones of the binary-image models).
@@ -147,6 +153,7 @@ class RealNVP(SingleOptimizerModel):
         num_scales=3,
         filters=32,
         num_blocks=1,
+        normalization=None,
         alpha=0.05,
         seed=None,
         **kwargs,
@@ -170,7 +177,7 @@ class RealNVP(SingleOptimizerModel):
         if network is None:
             network = RealNVPNetwork(
                 image_shape, num_scales=num_scales, filters=filters,
-                num_blocks=num_blocks,
+                num_blocks=num_blocks, normalization=normalization,
             )
         if tuple(network.image_shape) != image_shape:
             raise ValueError(
@@ -184,6 +191,7 @@ class RealNVP(SingleOptimizerModel):
         self.num_scales = network.num_scales
         self.filters = network.filters
         self.num_blocks = network.num_blocks
+        self.normalization = network.normalization
         self.alpha = float(alpha)
         self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
         self.built = True

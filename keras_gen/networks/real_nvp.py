@@ -41,6 +41,8 @@ _EVENT_NDIMS = 3  # (height, width, channels)
 CHECKERBOARD_COUPLINGS = 3
 CHANNEL_COUPLINGS = 3
 LAST_SCALE_COUPLINGS = 4
+# The coupling networks' normalization: none, or batch normalization.
+NORMALIZATIONS = (None, "batch")
 
 
 def checkerboard_mask(height, width, channels, parity):
@@ -75,16 +77,27 @@ class CouplingNetwork(keras.layers.Layer):
     (initially 1): bounded, so one coupling cannot blow a value up by an
     arbitrary factor early in training.
 
+    With `normalization="batch"` every ReLU is preceded by batch
+    normalization, as in the paper's ResNets (sec. 4.1): pre-activation
+    blocks h + conv(ReLU(BN(conv(ReLU(BN(h)))))). The networks only
+    compute s and t, so the flow stays invertible; in training the
+    couplings of one example depend on the batch's statistics, at
+    inference (likelihoods, sampling) on the moving averages, and the
+    log-determinants are exact.
+
     Args:
         channels: int, C, the channels of the image being transformed.
         filters: int, the residual blocks' channels. Defaults to 32.
         num_blocks: int >= 0, residual blocks. Defaults to 1.
+        normalization: None or `"batch"`. Defaults to None.
         **kwargs: passed to `keras.layers.Layer`.
 
     Returns (from `call`): `(shift, log_scale)`, each `(batch, H, W, C)`.
     """
 
-    def __init__(self, channels, filters=32, num_blocks=1, **kwargs):
+    def __init__(
+        self, channels, filters=32, num_blocks=1, normalization=None, **kwargs
+    ):
         super().__init__(**kwargs)
         for name, value, low in (
             ("channels", channels, 1), ("filters", filters, 1),
@@ -94,9 +107,21 @@ class CouplingNetwork(keras.layers.Layer):
                 raise ValueError(
                     f"{name} must be an int >= {low}, received {value!r}."
                 )
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {NORMALIZATIONS}, received "
+                f"{normalization!r}."
+            )
         self.channels = channels
         self.filters = filters
         self.num_blocks = num_blocks
+        self.normalization = normalization
+        # One batch normalization before each ReLU: two per block and one
+        # before the output convolution.
+        self.norms = [
+            keras.layers.BatchNormalization(name=f"norm_{i}")
+            for i in range(2 * num_blocks + 1 if normalization else 0)
+        ]
         self.input_conv = keras.layers.Conv2D(
             filters, 3, padding="same", name="input_conv"
         )
@@ -113,19 +138,26 @@ class CouplingNetwork(keras.layers.Layer):
     def build(self, input_shape):
         hidden_shape = (*input_shape[:-1], self.filters)
         self.input_conv.build(input_shape)
-        for conv in self.block_convs:
-            conv.build(hidden_shape)
+        for layer in [*self.block_convs, *self.norms]:
+            layer.build(hidden_shape)
         self.output_conv.build(hidden_shape)
         self.log_scale_factor = self.add_weight(
             shape=(self.channels,), initializer="ones", name="log_scale_factor"
         )
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
+        norms = iter(self.norms)
+
+        def activate(h):
+            if self.normalization:
+                h = next(norms)(h, training=training)
+            return ops.relu(h)
+
         h = self.input_conv(inputs)
         for first, second in zip(self.block_convs[::2], self.block_convs[1::2]):
-            h = h + second(ops.relu(first(ops.relu(h))))
-        shift, raw_log_scale = ops.split(self.output_conv(ops.relu(h)), 2, axis=-1)
+            h = h + second(activate(first(activate(h))))
+        shift, raw_log_scale = ops.split(self.output_conv(activate(h)), 2, axis=-1)
         return shift, self.log_scale_factor * ops.tanh(raw_log_scale)
 
     def compute_output_shape(self, input_shape):
@@ -135,7 +167,8 @@ class CouplingNetwork(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            channels=self.channels, filters=self.filters, num_blocks=self.num_blocks
+            channels=self.channels, filters=self.filters, num_blocks=self.num_blocks,
+            normalization=self.normalization,
         )
         return config
 
@@ -378,10 +411,12 @@ class RealNVPNetwork(keras.Model):
     - the last: 4 couplings with alternating checkerboard masks.
 
     Every coupling has its own `CouplingNetwork` (`filters` channels,
-    `num_blocks` residual blocks), in `coupling_networks`, in the order
-    the data goes through them. The paper's batch normalization (in the
-    networks and as a bijector) is not implemented: the couplings start as
-    the identity instead (zero-initialized last convolutions).
+    `num_blocks` residual blocks, `normalization`), in
+    `coupling_networks`, in the order the data goes through them. The
+    couplings start as the identity (zero-initialized last convolutions).
+    The paper's batch normalization inside the coupling networks is
+    `normalization="batch"`; its batch normalization bijector between
+    couplings is not implemented.
 
     Args:
         image_shape: tuple `(H, W, C)`; H and W must be divisible by
@@ -390,6 +425,8 @@ class RealNVPNetwork(keras.Model):
         filters: int, the coupling networks' channels. Defaults to 32.
         num_blocks: int >= 0, residual blocks per coupling network.
             Defaults to 1.
+        normalization: None or `"batch"`, in the coupling networks (see
+            `CouplingNetwork`). Defaults to None.
         **kwargs: passed to `keras.Model` (e.g. `name`).
 
     Example:
@@ -408,7 +445,7 @@ class RealNVPNetwork(keras.Model):
 
     def __init__(
         self, image_shape=(28, 28, 1), num_scales=3, filters=32, num_blocks=1,
-        **kwargs,
+        normalization=None, **kwargs,
     ):
         kwargs.setdefault("name", "real_nvp_network")
         super().__init__(**kwargs)
@@ -435,12 +472,13 @@ class RealNVPNetwork(keras.Model):
         self.num_scales = num_scales
         self.filters = filters
         self.num_blocks = num_blocks
+        self.normalization = normalization
         # (mask kind, event shape) of each coupling, in data order.
         self._couplings = self._coupling_plan()
         self.coupling_networks = [
             CouplingNetwork(
                 shape[-1], filters=filters, num_blocks=num_blocks,
-                name=f"coupling_{index}_{kind}",
+                normalization=normalization, name=f"coupling_{index}_{kind}",
             )
             for index, (kind, shape) in enumerate(self._couplings)
         ]
@@ -519,6 +557,7 @@ class RealNVPNetwork(keras.Model):
             num_scales=self.num_scales,
             filters=self.filters,
             num_blocks=self.num_blocks,
+            normalization=self.normalization,
         )
         return config
 

@@ -83,13 +83,15 @@ PRESET = {
     "num_scales": 3,
     "filters": 32,
     "num_blocks": 1,
+    "normalization": None,
     "alpha": 0.05,
     "batch_size": 64,
     "learning_rate": 1e-3,
     "epochs": 10,
 }
 SETTINGS = (
-    "mixed_precision", "num_scales", "filters", "num_blocks", "alpha",
+    "mixed_precision", "num_scales", "filters", "num_blocks", "normalization",
+    "alpha",
     "batch_size", "learning_rate", "epochs", "seed",
 )
 
@@ -100,6 +102,7 @@ def build_model(args):
         num_scales=args.num_scales,
         filters=args.filters,
         num_blocks=args.num_blocks,
+        normalization=args.normalization,
         alpha=args.alpha,
         seed=args.seed,
     )
@@ -217,6 +220,9 @@ def parser(preset):
     p.add_argument("--num-scales", type=int, default=preset["num_scales"])
     p.add_argument("--filters", type=int, default=preset["filters"])
     p.add_argument("--num-blocks", type=int, default=preset["num_blocks"])
+    p.add_argument("--normalization", choices=["batch"],
+                   default=preset["normalization"],
+                   help="normalization in the coupling networks (default: none)")
     p.add_argument("--alpha", type=float, default=preset["alpha"],
                    help="margin of the logit preprocessing")
     return p
