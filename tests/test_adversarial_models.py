@@ -24,6 +24,7 @@ def _make(name):
         ),
         "dcgan": lambda: models.DCGAN(**tiny_conv),
         "dcgan_ema": lambda: models.DCGAN(**tiny_conv),
+        "dcgan_top_k": lambda: models.DCGAN(**tiny_conv),
         "dcgan_spectral_norm": lambda: models.DCGAN(
             discriminator=networks.build_dcgan_discriminator(
                 IMAGE_SHAPE, 4, normalization="spectral"
@@ -39,13 +40,16 @@ def _make(name):
             num_classes=NUM_CLASSES, **tiny_conv
         ),
     }[name]()
-    model.compile(**({"generator_ema_decay": 0.9} if name == "dcgan_ema" else {}))
+    model.compile(**{
+        "dcgan_ema": {"generator_ema_decay": 0.9},
+        "dcgan_top_k": {"generator_top_k": 0.5},
+    }.get(name, {}))
     return model
 
 
 MODEL_NAMES = [
-    "gan", "gan_images", "dcgan", "dcgan_ema", "dcgan_spectral_norm", "wgan", "wgan_gp", "wgan_gp_flat",
-    "conditional_gan",
+    "gan", "gan_images", "dcgan", "dcgan_ema", "dcgan_top_k", "dcgan_spectral_norm",
+    "wgan", "wgan_gp", "wgan_gp_flat", "conditional_gan",
 ]
 
 
@@ -189,3 +193,28 @@ def test_generator_moving_average_by_hand():
     assert not np.allclose(samples, model.generator(latent, training=False).numpy())
     with pytest.raises(ValueError, match="generator_ema_decay"):
         model.compile(generator_ema_decay=1.0)
+
+
+def test_generator_top_k_learns_from_the_best_rated_fakes_only():
+    model = _make("dcgan_top_k")
+    assert model.get_compile_config()["generator_top_k"] == 0.5
+    # The step's loss, then the same latent and networks by hand.
+    state = model.seed_generator.state.numpy()
+    weights = model.get_weights()
+    g_loss = float(model.generator_step(None, 8))
+    model.seed_generator.state.assign(state)
+    model.set_weights(weights)
+    latent = model.sample_latent(8)
+    fake = model.generator(latent, training=True)
+    logits = np.sort(model.discriminator(fake, training=True).numpy().ravel())
+    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+    # Non-saturating loss on the 4 of 8 fakes rated most real.
+    np.testing.assert_allclose(g_loss, softplus(-logits[4:]).mean(), rtol=1e-5)
+    assert not np.isclose(g_loss, softplus(-logits).mean(), rtol=1e-3)
+    with pytest.raises(ValueError, match=r"float in \(0, 1\]"):
+        model.compile(generator_top_k=0.0)
+    with pytest.raises(ValueError, match="not supported by InfoGAN"):
+        models.InfoGAN(
+            image_shape=IMAGE_SHAPE, noise_dim=2, num_categories=2,
+            num_continuous=1, base_filters=4,
+        ).compile(generator_top_k=0.5)

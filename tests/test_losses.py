@@ -135,6 +135,28 @@ def test_non_saturating_generator_loss():
     )
 
 
+def test_top_k_fake_logits_by_hand():
+    logits = np.array([[0.5], [-2.0], [3.0], [1.0]], "float32")
+    top = losses.top_k_fake_logits(logits, 0.5)
+    np.testing.assert_array_equal(np.asarray(top), [3.0, 1.0])
+    # k = max(1, ceil(fraction * n)).
+    np.testing.assert_array_equal(np.asarray(losses.top_k_fake_logits(logits, 0.01)), [3.0])
+    np.testing.assert_array_equal(
+        np.asarray(losses.top_k_fake_logits(logits, 0.3)), [3.0, 1.0]
+    )
+    np.testing.assert_array_equal(
+        np.asarray(losses.top_k_fake_logits(logits, 1.0)), [3.0, 1.0, 0.5, -2.0]
+    )
+    # (softplus(-3) + softplus(-1)) / 2
+    #   = (0.04858735157374206 + 0.31326168751822286) / 2 = 0.18092451954598246
+    assert_scalar_close(
+        losses.non_saturating_generator_loss(top), 0.18092451954598246
+    )
+    for fraction in (0.0, 1.5, True, "0.5"):
+        with pytest.raises(ValueError, match=r"float in \(0, 1\]"):
+            losses.top_k_fake_logits(logits, fraction)
+
+
 def test_non_saturating_discriminator_loss():
     # Same game for the discriminator as minimax: 1.0909621153474414, and
     # 1.1909621153474413 with label smoothing 0.1 (see above).

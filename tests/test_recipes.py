@@ -4,6 +4,7 @@ import importlib
 import os
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -100,13 +101,18 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
         column = header.index("code_accuracy_test")
         assert rows[0][column] in ("", "NA")
         assert 0.1 <= float(rows[1][column]) <= 1.0
-    # Resume continues the checkpoint.
+    # Resume continues the checkpoint (the DCGAN's with top-k generator
+    # updates from epoch 3 on).
+    top_k = ["--g-top-k", "0.5"] if recipe == "dcgan_mnist" else []
     scores = gan_recipe.main(module.PRESET, [
         "--out", str(tmp_path), "--data-dir", MNIST_DIR, "--epochs", "3",
         "--steps-per-epoch", "5", "--eval-every", "5", "--eval-samples", "200",
-        "--resume", "--publish", "--zoo-dir", str(tmp_path / "zoo"),
+        "--resume", "--publish", "--zoo-dir", str(tmp_path / "zoo"), *top_k,
     ])
     assert scores["epochs"] == 3
+    checkpoint = keras.saving.load_model(tmp_path / "model.keras")
+    assert int(checkpoint.g_optimizer.iterations.numpy()) == 15
+    assert checkpoint.generator_top_k == (0.5 if top_k else None)
     entry = zoo.get_entry(str(tmp_path / "zoo" / module.PRESET["entry"]))
     assert entry.metrics["fid"] == scores["fid"] and entry.optimizer_state is False
 

@@ -20,6 +20,7 @@ from keras_gen.losses.adversarial import minimax_discriminator_loss
 from keras_gen.losses.adversarial import minimax_generator_loss
 from keras_gen.losses.adversarial import non_saturating_discriminator_loss
 from keras_gen.losses.adversarial import non_saturating_generator_loss
+from keras_gen.losses.adversarial import top_k_fake_logits
 from keras_gen.losses.adversarial import wasserstein_discriminator_loss
 from keras_gen.losses.adversarial import wasserstein_generator_loss
 from keras_gen.losses.penalties import gradient_penalty
@@ -53,6 +54,7 @@ __all__ = [
     "semi_supervised_discriminator_loss",
     "semi_supervised_generator_loss",
     "supervised_classification_loss",
+    "top_k_fake_logits",
     "wasserstein_discriminator_loss",
     "wasserstein_generator_loss",
 ]

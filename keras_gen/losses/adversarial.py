@@ -495,3 +495,45 @@ def get(identifier):
         f"Unknown adversarial loss: {identifier!r}.{hint} "
         f"Valid names: {', '.join(ADVERSARIAL_LOSSES)}."
     )
+
+
+def top_k_fake_logits(fake_logits, fraction):
+    """The highest `ceil(fraction * n)` of `n` fake logits (top-k training).
+
+    Sinha et al. 2020 update the generator only through the samples the
+    discriminator (critic) rates most real: the others' gradients point
+    toward wherever the discriminator's decision surface is, not toward the
+    data. Pass the result to any generator loss of this module in place of
+    all the fake logits.
+
+        k = max(1, ceil(fraction * n)),   returns the k largest logits.
+
+    Args:
+        fake_logits: tensor `(batch,)` or `(batch, 1)`, one logit per sample.
+        fraction: float in (0, 1], the share of the batch kept.
+
+    Returns:
+        tensor `(k,)` of the k largest logits, in decreasing order.
+
+    References:
+        Sinha, Zhao, Goyal, Raffel & Odena, "Top-k Training of GANs:
+        Improving GAN Performance by Throwing Away Bad Samples", NeurIPS
+        2020. https://arxiv.org/abs/2002.06224
+    """
+    check_top_k_fraction(fraction)
+    logits = ops.reshape(fake_logits, (-1,))
+    count = ops.cast(ops.shape(logits)[0], "float32")
+    k = ops.maximum(1, ops.cast(ops.ceil(fraction * count), "int32"))
+    return ops.top_k(logits, k, sorted=True)[0]
+
+
+def check_top_k_fraction(fraction):
+    if (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, numbers.Real)
+        or not 0.0 < fraction <= 1.0
+    ):
+        raise ValueError(
+            "The top-k fraction of fakes the generator learns from must be a "
+            f"float in (0, 1], received {fraction!r}."
+        )

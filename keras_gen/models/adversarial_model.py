@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_gen.losses.adversarial import check_top_k_fraction
+from keras_gen.losses.adversarial import top_k_fake_logits
 from keras_gen.models.generative_model import GenerativeModel
 from keras_gen.models.generative_model import static_output_shape
 from keras_gen.utils import distribution
@@ -89,14 +91,27 @@ class AdversarialModel(GenerativeModel):
             **kwargs: the algorithm's settings (see `compile_defaults` of the
                 class, e.g. `d_steps`); `generator_ema_decay` (None, or e.g.
                 0.999: sample with an exponential moving average of the
-                generator's weights); and `keras.Model.compile` options such
-                as `jit_compile`, `steps_per_execution`, `run_eagerly`.
+                generator's weights); `generator_top_k` (None, or a float in
+                (0, 1]: the generator learns only from that share of each
+                batch's fakes, those the discriminator rates most real; top-k
+                training, Sinha et al. 2020); and `keras.Model.compile`
+                options such as `jit_compile`, `steps_per_execution`,
+                `run_eagerly`.
         """
         ema_decay = kwargs.pop("generator_ema_decay", None)
         if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
             raise ValueError(
                 f"generator_ema_decay must be in [0, 1), received {ema_decay!r}."
             )
+        top_k = kwargs.pop("generator_top_k", None)
+        if top_k is not None:
+            check_top_k_fraction(top_k)
+            if type(self).generator_step is not AdversarialModel.generator_step:
+                raise ValueError(
+                    f"generator_top_k is not supported by {type(self).__name__}: "
+                    "its generator step has losses beyond the discriminator's "
+                    "logits on the fakes."
+                )
         settings = dict(self.compile_defaults)
         for key in list(kwargs):
             if key in settings:
@@ -128,9 +143,13 @@ class AdversarialModel(GenerativeModel):
                 "each keeps the state of its own network's variables."
             )
         self.configure(**settings)
-        self._compile_settings = {**settings, "generator_ema_decay": ema_decay}
+        self._compile_settings = {
+            **settings, "generator_ema_decay": ema_decay,
+            **({"generator_top_k": top_k} if top_k is not None else {}),
+        }
         self._compile_options = dict(kwargs)
         self.generator_ema_decay = ema_decay
+        self.generator_top_k = top_k
         if ema_decay is not None:
             self._track_generator_average()
         super().compile(optimizer=None, **kwargs)
@@ -283,11 +302,17 @@ class AdversarialModel(GenerativeModel):
         raise NotImplementedError
 
     def generator_step(self, labels, batch_size):
-        """Updates the generator once, through the discriminator."""
+        """Updates the generator once, through the discriminator.
+
+        With `generator_top_k`, through the fakes the discriminator rates
+        most real only (on each replica, of its share of the batch).
+        """
         latent = self.sample_latent(batch_size)
         with tf.GradientTape() as tape:
             fake = self._generate(latent, labels, training=True)
             fake_logits = self._discriminate(fake, labels, training=True)
+            if self.generator_top_k is not None:
+                fake_logits = top_k_fake_logits(fake_logits, self.generator_top_k)
             g_loss = self.generator_loss(fake_logits)
         self._apply_gradients(tape, g_loss, self.generator, self.g_optimizer)
         if self.generator_ema_decay is not None:

@@ -76,6 +76,8 @@ def build_model(args):
         model_class = models.ConditionalGAN if num_classes else models.DCGAN
         model = model_class(discriminator=discriminator, **common)
     settings = {"generator_ema_decay": args.ema}
+    if args.g_top_k is not None:
+        settings["generator_top_k"] = args.g_top_k
     if args.model != "wgan_gp":
         settings.update(loss=args.loss, label_smoothing=args.label_smoothing)
     model.compile(
@@ -90,6 +92,10 @@ def train(args):
     model, epochs_done = resume_or_build(
         args.out, args.resume, args.seed, lambda: build_model(args)
     )
+    if args.g_top_k is not None and model.generator_top_k != args.g_top_k:
+        model = with_generator_top_k(model, args.g_top_k)
+        print(f"epochs {epochs_done + 1}-{args.epochs}: top-k generator "
+              f"updates, fraction {args.g_top_k}")
     dataset = data.load(
         "mnist", batch_size=args.batch_size, with_labels=model.is_conditional,
         data_dir=args.data_dir, seed=args.seed, drop_remainder=True,
@@ -108,6 +114,25 @@ def train(args):
     fit_checkpointed(
         model, dataset, args.out, args.epochs, epochs_done,
         extra_callbacks=extra_callbacks,
+    )
+    return model
+
+
+def with_generator_top_k(model, fraction):
+    """`model` recompiled with `generator_top_k=fraction`, its state kept.
+
+    For a resumed checkpoint (top-k training switched on, or its fraction
+    changed, part way): the same optimizer instances (built, so their step
+    and moments stay) and the moving average of the generator's weights
+    are kept; the other compile settings are the checkpoint's.
+    """
+    settings = {
+        key: value for key, value in model.get_compile_config().items()
+        if key not in ("g_optimizer", "d_optimizer")
+    }
+    settings["generator_top_k"] = fraction
+    model.compile(
+        g_optimizer=model.g_optimizer, d_optimizer=model.d_optimizer, **settings
     )
     return model
 
@@ -259,6 +284,9 @@ def parser(preset):
     p.add_argument("--beta-1", type=float, default=preset.get("beta_1", 0.5))
     p.add_argument("--beta-2", type=float, default=preset.get("beta_2", 0.999))
     p.add_argument("--ema", type=float, default=preset.get("ema", 0.999))
+    p.add_argument("--g-top-k", type=float, default=preset.get("g_top_k"),
+                   help="the generator learns from this share of each batch's "
+                        "fakes, those rated most real (top-k training)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=5)
     p.add_argument("--eval-samples", type=int, default=10_000)
