@@ -528,6 +528,7 @@ def top_k_fake_logits(fake_logits, fraction):
 
 
 def check_top_k_fraction(fraction):
+    """Raises a `ValueError` unless `fraction` is a real number in (0, 1]."""
     if (
         isinstance(fraction, bool)
         or not isinstance(fraction, numbers.Real)
