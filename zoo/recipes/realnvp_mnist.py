@@ -31,6 +31,14 @@ larger flow trained longer. `--mixed-precision` trains under Keras's
 float32 with two other training jobs running. The model is scored and
 published as a float32 copy of its weights.
 
+`--normalization batch` puts batch normalization before every ReLU of the
+coupling ResNets, as the paper does. Measured against the default, 600
+steps each (cosine schedule over the 600), `--mixed-precision`, 2,000 test
+images, with another training job running: 2.058 test bits/dim against
+1.939 without (training loss 2.578 against 2.619: the moving statistics
+lag the training ones this early), and 585 ms per step against 339. So
+the preset has none.
+
     python zoo/recipes/realnvp_mnist.py --out runs/realnvp
     python zoo/recipes/realnvp_mnist.py --out runs/realnvp --resume
     python zoo/recipes/realnvp_mnist.py --out runs/realnvp --evaluate-only --publish
