@@ -33,13 +33,14 @@ NUM_SAMPLES = 64
 
 
 def _median_seconds(function, repeats):
-    function()  # Traces and warms up.
+    """`(median seconds of repeats calls, the last call's result)`."""
+    result = function()  # Traces and warms up.
     seconds = []
     for _ in range(repeats):
         start = time.perf_counter()
-        function()
+        result = function()
         seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds)
+    return statistics.median(seconds), result
 
 
 def entry_speed(name, repeats):
@@ -47,7 +48,7 @@ def entry_speed(name, repeats):
     labels = (
         np.arange(NUM_SAMPLES) % model.num_classes if model.is_conditional else None
     )
-    seconds = _median_seconds(
+    seconds, _ = _median_seconds(
         lambda: model.generate(NUM_SAMPLES, seed=0, labels=labels), repeats
     )
     return {
@@ -92,8 +93,10 @@ def naive_pixelcnn_speed(model, rows, repeats):
             images = tf.transpose(images)
         return images
 
-    seconds = _median_seconds(lambda: naive(thresholds).numpy(), repeats)
-    naive_pixels = naive(thresholds).numpy()[:, :pixels]
+    seconds, naive_images = _median_seconds(
+        lambda: naive(thresholds).numpy(), repeats
+    )
+    naive_pixels = naive_images[:, :pixels]
     cached = model.sample_from_noise(noise).numpy().reshape(NUM_SAMPLES, -1)
     agreement = float((naive_pixels == cached[:, :pixels]).mean())
     return {
@@ -126,7 +129,7 @@ def main():
         source, pixelcnn = "pixelcnn_mnist", zoo.load("pixelcnn_mnist", compile=False)
     else:
         source, pixelcnn = "default network, random weights", _default_pixelcnn()
-    cached = _median_seconds(
+    cached, _ = _median_seconds(
         lambda: pixelcnn.generate(NUM_SAMPLES, seed=0), args.repeats
     )
     naive = naive_pixelcnn_speed(pixelcnn, args.naive_rows, args.repeats)
