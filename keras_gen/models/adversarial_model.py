@@ -144,8 +144,7 @@ class AdversarialModel(GenerativeModel):
             )
         self.configure(**settings)
         self._compile_settings = {
-            **settings, "generator_ema_decay": ema_decay,
-            **({"generator_top_k": top_k} if top_k is not None else {}),
+            **settings, "generator_ema_decay": ema_decay, "generator_top_k": top_k,
         }
         self._compile_options = dict(kwargs)
         self.generator_ema_decay = ema_decay
