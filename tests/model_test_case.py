@@ -18,8 +18,8 @@ import tensorflow as tf
 def _network_weights(model):
     """Each network's weights (generator and discriminator, encoder and ...)."""
     return {
-        name: [w.numpy().copy() for w in getattr(model, name).weights]
-        for name in model._networks
+        name: [w.numpy().copy() for w in network.weights]
+        for name, network in model.networks.items()
     }
 
 
@@ -54,7 +54,7 @@ def run_train_test(model, data, expected_metrics):
     for name in expected_metrics:
         assert np.isfinite(history[name][-1]), (name, history)
     after = _network_weights(model)
-    for network in model._networks:
+    for network in model.networks:
         changed = [
             not np.array_equal(b, a)
             for b, a in zip(before[network], after[network])
@@ -104,10 +104,8 @@ def run_saving_test(model, data, tmp_path, labels=None):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     _fit_one_epoch(model, data)
     _fit_one_epoch(restored, data)
-    for network in model._networks:
-        for a, b in zip(
-            getattr(model, network).weights, getattr(restored, network).weights
-        ):
+    for name, network in model.networks.items():
+        for a, b in zip(network.weights, restored.networks[name].weights):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 

@@ -193,13 +193,18 @@ def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
 def test_realnvp_recipe_trains_resumes_and_publishes(tmp_path):
     results, scores, entry = _publish_a_tiny_run(
         tmp_path, "realnvp_mnist",
-        ["--filters", "8", "--num-scales", "2", "--normalization", "batch"],
+        ["--filters", "8", "--num-scales", "2", "--normalization", "batch",
+         "--dequantization", "variational"],
     )
     # Three steps: far from a trained model's ~1 bit/dim, far below the
     # 8 bits of uniform noise only if the likelihood is wired wrongly.
     assert 1.5 < results["bits_per_dim"] < 12.0
     assert entry.model_class == "RealNVP"
-    assert zoo.load(str(tmp_path / "zoo" / "realnvp_mnist")).normalization == "batch"
+    published = zoo.load(str(tmp_path / "zoo" / "realnvp_mnist"))
+    assert published.normalization == "batch"
+    assert published.dequantization == "variational"
+    assert entry.dataset == "mnist (8-bit, variationally dequantized)"
+    assert "log q(u | k)" in (tmp_path / "zoo" / "realnvp_mnist" / "card.md").read_text()
     assert entry.metrics["bits_per_dim"] == scores["bits_per_dim"]
     assert scores["bits_per_dim"] != results["bits_per_dim"]
 

@@ -35,15 +35,17 @@ def _autoencoder():
     return model
 
 
-def _realnvp():
+def _realnvp(dequantization="uniform"):
     model = models.RealNVP(
-        image_shape=(8, 8, 1), num_scales=2, filters=4, num_blocks=1, seed=0
+        image_shape=(8, 8, 1), num_scales=2, filters=4, num_blocks=1, seed=0,
+        dequantization=dequantization,
     )
     # A fresh flow is the identity (its couplings start at zero): random
     # weights, so the served values depend on the exported ones.
     rng = np.random.default_rng(0)
-    for weight in model.network.weights:
-        weight.assign(rng.normal(scale=0.1, size=weight.shape).astype("float32"))
+    for network in model.networks.values():
+        for weight in network.weights:
+            weight.assign(rng.normal(scale=0.1, size=weight.shape).astype("float32"))
     return model
 
 
@@ -68,6 +70,8 @@ MODELS = {
     "autoencoder": _autoencoder,
     # Its serving_default scores images: log p(x) and bits/dim.
     "realnvp": _realnvp,
+    # Scores with q(u | k)'s normal noise, not uniform noise.
+    "realnvp_variational": lambda: _realnvp("variational"),
     # Its `sample` must draw the categorical and uniform codes as generate().
     "infogan": lambda: models.InfoGAN(
         image_shape=(8, 8, 1), noise_dim=3, num_categories=3, num_continuous=2,
@@ -81,7 +85,8 @@ MODELS = {
 }
 AUTOENCODER_FAMILY = ("vae", "cvae", "autoencoder")
 CONDITIONAL = ("conditional_gan", "cvae")
-LIKELIHOOD = ("realnvp",)  # serving_default takes images, not latents.
+# serving_default takes images, not latents.
+LIKELIHOOD = ("realnvp", "realnvp_variational")
 CLASSIFIERS = ("ssgan",)
 
 # Runs in a fresh process: TensorFlow only, never keras_gen.

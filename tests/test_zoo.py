@@ -84,7 +84,7 @@ def test_entry_without_optimizer_state_is_small_fresh_and_trainable(tmp_path, bu
     card = (tmp_path / "full" / "card.md").read_text()
     assert card.rstrip().endswith("## Notes\n\nReproduce: `x.py`.")
     # Parameters are the networks' weights (not a moving average of them).
-    networks = sum(getattr(model, n).count_params() for n in model._networks)
+    networks = sum(n.count_params() for n in model.networks.values())
     assert full.parameters == networks
     if build == "gan_with_average":
         assert networks < model.count_params()

@@ -21,7 +21,7 @@ def test_entry_loads_samples_reloads_and_exports(name, tmp_path):
     assert type(model).__name__ == entry.model_class
     assert list(model.data_shape) == entry.image_shape
     assert entry.parameters == sum(
-        getattr(model, network).count_params() for network in model._networks
+        network.count_params() for network in model.networks.values()
     )
     labels = np.arange(8) % model.num_classes if model.is_conditional else None
     samples = model.generate(8, seed=0, labels=labels)

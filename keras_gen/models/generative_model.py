@@ -43,7 +43,8 @@ class GenerativeModel(keras.Model):
     # Constructor arguments that describe the default networks; stored as
     # attributes of the same name and returned by `get_config`.
     _network_args = ()
-    # Names of the nested networks, serialized in `get_config`.
+    # Names of the nested networks, serialized in `get_config` (an optional
+    # network a model does not have is None).
     _networks = ()
 
     def __init__(self, latent_dim, num_classes=None, seed=None, **kwargs):
@@ -63,6 +64,12 @@ class GenerativeModel(keras.Model):
         self.num_classes = num_classes
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+
+    @property
+    def networks(self):
+        """`{name: network}`: the nested networks this model has."""
+        found = {name: getattr(self, name) for name in self._networks}
+        return {name: net for name, net in found.items() if net is not None}
 
     @property
     def is_conditional(self):

@@ -507,7 +507,9 @@ def _real_nvp_endpoints(model):
 
     def serving_default(images):
         images = _checked_image_range(images)
-        noise = dequantization_noise(tf.shape(images), EVALUATION_SEED)
+        noise = dequantization_noise(
+            tf.shape(images), EVALUATION_SEED, model.dequantization
+        )
         log_likelihood = tf.cast(model.log_prob(images, noise), tf.float32)
         return {
             "log_likelihood": log_likelihood,

@@ -189,10 +189,10 @@ def _card_text(entry):
 
 def _parameter_count(model):
     """Weights of the model's networks (not moving averages or trackers)."""
-    networks = getattr(model, "_networks", ())
+    networks = getattr(model, "networks", {})
     if not networks:
         return int(model.count_params())
-    return int(sum(getattr(model, name).count_params() for name in networks))
+    return int(sum(network.count_params() for network in networks.values()))
 
 
 def _optimizers(model):

@@ -39,6 +39,13 @@ images, with another training job running: 2.058 test bits/dim against
 lag the training ones this early), and 585 ms per step against 339. So
 the preset has none.
 
+`--dequantization variational` learns the dequantization noise q(u | k)
+(Flow++, Ho et al. 2019; see `RealNVP`) and trains and scores the bound
+-[log p(k + u) - log q(u | k)]. Measured against uniform noise in the same
+600-step protocol: 1.903 test bits/dim against 1.939 (a bound in both
+cases), 411 ms per step against 339 (the dequantizer is one more coupling
+ResNet).
+
     python zoo/recipes/realnvp_mnist.py --out runs/realnvp
     python zoo/recipes/realnvp_mnist.py --out runs/realnvp --resume
     python zoo/recipes/realnvp_mnist.py --out runs/realnvp --evaluate-only --publish
@@ -93,13 +100,14 @@ PRESET = {
     "num_blocks": 1,
     "normalization": None,
     "alpha": 0.05,
+    "dequantization": "uniform",
     "batch_size": 64,
     "learning_rate": 1e-3,
     "epochs": 10,
 }
 SETTINGS = (
     "mixed_precision", "num_scales", "filters", "num_blocks", "normalization",
-    "alpha",
+    "alpha", "dequantization",
     "batch_size", "learning_rate", "epochs", "seed",
 )
 
@@ -112,6 +120,7 @@ def build_model(args):
         num_blocks=args.num_blocks,
         normalization=args.normalization,
         alpha=args.alpha,
+        dequantization=args.dequantization,
         seed=args.seed,
     )
     model.compile(optimizer=cosine_adam(args, mnist_steps_per_epoch(args)))
@@ -184,18 +193,18 @@ def publish(model, args):
         os.path.join(args.zoo_dir, args.entry),
         metadata={
             "version": args.version,
-            "dataset": "mnist (8-bit, uniformly dequantized)",
+            "dataset": f"mnist (8-bit, {DATASET_NOISE[model.dequantization]})",
             "paper": PAPER,
             "metrics": scores,
             "description": args.description,
             "notes": card_notes(
                 args.entry, args.out, likelihood["epochs"],
                 extra=(
-                    "bits_per_dim and nll_nats: -log p(v) of the "
-                    f"{likelihood['eval_examples']:,} test images, each "
-                    "dequantized once (v = k + u, u ~ U[0, 1), seed 0), the "
-                    "density of v in [0, 256)^784 (logit preprocessing "
-                    "included), divided by 784 ln 2 for bits/dim.\n\n"
+                    f"bits_per_dim and nll_nats: {LIKELIHOOD_NOTE[model.dequantization]}"
+                    f" of the {likelihood['eval_examples']:,} test images, each "
+                    "dequantized once (seed 0); p is the density of "
+                    "v = k + u in [0, 256)^784 (logit preprocessing "
+                    "included); divided by 784 ln 2 for bits/dim.\n\n"
                     + _bar_note(likelihood["bits_per_dim"])
                 ),
             ),
@@ -206,6 +215,17 @@ def publish(model, args):
 
 
 BAR_BITS_PER_DIM = 1.2
+DATASET_NOISE = {
+    "uniform": "uniformly dequantized",
+    "variational": "variationally dequantized",
+}
+LIKELIHOOD_NOTE = {
+    "uniform": "-log p(v), u ~ U[0, 1),",
+    "variational": (
+        "-[log p(v) - log q(u | k)], u ~ q(u | k) the learned dequantizer "
+        "(an upper bound on the discrete NLL, as uniform noise's is),"
+    ),
+}
 
 
 def _bar_note(bits_per_dim):
@@ -233,6 +253,9 @@ def parser(preset):
                    help="normalization in the coupling networks (default: none)")
     p.add_argument("--alpha", type=float, default=preset["alpha"],
                    help="margin of the logit preprocessing")
+    p.add_argument("--dequantization", choices=["uniform", "variational"],
+                   default=preset["dequantization"],
+                   help="uniform noise, or a learned q(u | k) (Flow++)")
     return p
 
 
