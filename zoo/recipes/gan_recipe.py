@@ -15,6 +15,7 @@ against the MNIST test split) and, with `--publish`, saved as the zoo entry
 """
 
 import argparse
+import functools
 import json
 import os
 
@@ -228,17 +229,23 @@ def infogan_code_accuracy(model, args, num_samples=10_000):
     }
 
 
-def code_accuracy_on_test(model, data_dir):
-    """Q's category of every MNIST test image matched to its label
-    (`keras_gen.metrics.matched_accuracy`'s dict)."""
+@functools.lru_cache(maxsize=2)
+def _labeled_test_set(data_dir):
+    """MNIST's 10,000 test images and labels as numpy arrays, read once (a
+    run's `CodeAccuracyOnTest` asks for them every few epochs)."""
     test_images, test_labels = next(iter(data.load(
         "mnist", split="test", batch_size=10_000, with_labels=True,
         data_dir=data_dir,
     )))
-    codes = model.predict_codes(test_images.numpy())["category"]
-    return metrics.matched_accuracy(
-        codes, test_labels.numpy(), model.num_categories, 10
-    )
+    return test_images.numpy(), test_labels.numpy()
+
+
+def code_accuracy_on_test(model, data_dir):
+    """Q's category of every MNIST test image matched to its label
+    (`keras_gen.metrics.matched_accuracy`'s dict)."""
+    test_images, test_labels = _labeled_test_set(data_dir)
+    codes = model.predict_codes(test_images)["category"]
+    return metrics.matched_accuracy(codes, test_labels, model.num_categories, 10)
 
 
 def card_samples(model):
