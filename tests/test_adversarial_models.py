@@ -1,5 +1,8 @@
 """The GAN family against the shared model contract, on tiny configs."""
 
+import math
+from statistics import NormalDist
+
 import keras
 import numpy as np
 import pytest
@@ -25,6 +28,7 @@ def _make(name):
         "dcgan": lambda: models.DCGAN(**tiny_conv),
         "dcgan_ema": lambda: models.DCGAN(**tiny_conv),
         "dcgan_top_k": lambda: models.DCGAN(**tiny_conv),
+        "dcgan_mixture": lambda: models.DCGAN(latent_components=3, **tiny_conv),
         "dcgan_spectral_norm": lambda: models.DCGAN(
             discriminator=networks.build_dcgan_discriminator(
                 IMAGE_SHAPE, 4, normalization="spectral"
@@ -48,8 +52,8 @@ def _make(name):
 
 
 MODEL_NAMES = [
-    "gan", "gan_images", "dcgan", "dcgan_ema", "dcgan_top_k", "dcgan_spectral_norm",
-    "wgan", "wgan_gp", "wgan_gp_flat", "conditional_gan",
+    "gan", "gan_images", "dcgan", "dcgan_ema", "dcgan_top_k", "dcgan_mixture",
+    "dcgan_spectral_norm", "wgan", "wgan_gp", "wgan_gp_flat", "conditional_gan",
 ]
 
 
@@ -218,3 +222,104 @@ def test_generator_top_k_learns_from_the_best_rated_fakes_only():
             image_shape=IMAGE_SHAPE, noise_dim=2, num_categories=2,
             num_continuous=1, base_filters=4,
         ).compile(generator_top_k=0.5)
+
+
+# ----------------------------------------------------------------------
+# The Gaussian mixture latent prior (latent_components=K).
+# ----------------------------------------------------------------------
+
+
+def _normal_cdf(x):
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def test_mixture_latent_by_hand():
+    model = models.DCGAN(
+        image_shape=IMAGE_SHAPE, latent_dim=4, base_filters=4,
+        latent_components=3, latent_component_stddev=0.5, seed=1,
+    )
+    # The means: uniform in [-1, 1] from RandomState(0), a fixed stream.
+    np.testing.assert_array_equal(
+        model.latent_means,
+        np.random.RandomState(0).uniform(-1, 1, (3, 4)).astype("float32"),
+    )
+    noise = np.array(
+        [[-1.0, 0.3, -0.2, 2.0], [0.1, 0.0, 0.0, 0.0], [2.5, -1.0, 1.0, 0.5]],
+        "float32",
+    )
+    latent = keras.ops.convert_to_numpy(model.latent_from_noise(noise))
+    for row, z in zip(noise, latent):
+        # u = Phi(n0); component floor(3u); eps0 = Phi^-1(3u - component).
+        scaled = 3.0 * _normal_cdf(float(row[0]))
+        component = int(scaled)
+        eps = np.array([NormalDist().inv_cdf(scaled - component), *row[1:]])
+        np.testing.assert_allclose(
+            z, model.latent_means[component] + 0.5 * eps, rtol=1e-4, atol=1e-5
+        )
+
+
+def test_mixture_latent_is_an_equal_weight_mixture_of_normals():
+    model = models.DCGAN(
+        image_shape=IMAGE_SHAPE, latent_dim=3, base_filters=4,
+        latent_components=4, latent_component_stddev=0.1, seed=1,
+    )
+    noise = np.random.default_rng(0).normal(size=(40_000, 3)).astype("float32")
+    latent = keras.ops.convert_to_numpy(model.latent_from_noise(noise))
+    distances = np.linalg.norm(latent[:, None] - model.latent_means[None], axis=-1)
+    component = distances.argmin(axis=1)
+    # Each of the 4 components about a quarter of the draws (binomial
+    # standard deviation 0.002).
+    np.testing.assert_allclose(np.bincount(component) / len(noise), 0.25, atol=0.01)
+    # Around its mean, every coordinate is N(0, sigma^2), the first one too
+    # (it comes from the fraction that chose the component).
+    residual = (latent - model.latent_means[component]) / 0.1
+    np.testing.assert_allclose(residual.mean(axis=0), 0.0, atol=0.03)
+    np.testing.assert_allclose(residual.std(axis=0), 1.0, atol=0.03)
+    assert np.corrcoef(residual[:, 0], component)[0, 1] ** 2 < 1e-3
+
+
+def test_mixture_prior_trains_generates_and_saves(tmp_path):
+    model = _make("dcgan_mixture")
+    # Training draws its latents from the mixture: with a tiny sigma, each
+    # is next to one of the means.
+    model.latent_component_stddev = 1e-4
+    latent = keras.ops.convert_to_numpy(model.sample_latent(64))
+    distances = np.linalg.norm(latent[:, None] - model.latent_means[None], axis=-1)
+    assert distances.min(axis=1).max() < 1e-2
+    assert len(set(distances.argmin(axis=1))) == 3
+    model.latent_component_stddev = 1.0
+    # generate() decodes the mixture latent of the seed's normals.
+    noise = keras.random.normal((5, model.latent_dim), seed=7)
+    expected = model.generator(model.latent_from_noise(noise), training=False)
+    np.testing.assert_allclose(
+        model.generate(5, seed=7), keras.ops.convert_to_numpy(expected), atol=1e-6
+    )
+    # sigma is a sampling knob saved with the model.
+    wide = model.generate(5, seed=7)
+    model.latent_component_stddev = 0.25
+    assert not np.allclose(model.generate(5, seed=7), wide)
+    model.save(tmp_path / "mixture.keras")
+    restored = keras.saving.load_model(tmp_path / "mixture.keras")
+    assert restored.latent_components == 3
+    assert restored.latent_component_stddev == 0.25
+    np.testing.assert_array_equal(restored.latent_means, model.latent_means)
+    np.testing.assert_allclose(
+        restored.generate(5, seed=7), model.generate(5, seed=7), atol=1e-6
+    )
+    # A model saved without the keys (before the prior existed) has N(0, I).
+    config = _make("dcgan").get_config()
+    for key in ("latent_components", "latent_component_stddev"):
+        config.pop(key)
+    assert models.DCGAN.from_config(config).latent_components is None
+
+
+def test_mixture_prior_settings_are_checked():
+    tiny = dict(image_shape=IMAGE_SHAPE, latent_dim=4, base_filters=4)
+    for bad in (1, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="latent_components must be None"):
+            models.DCGAN(latent_components=bad, **tiny)
+    for bad in (0.0, -1.0, "1"):
+        with pytest.raises(ValueError, match="latent_component_stddev must be"):
+            models.DCGAN(latent_components=3, latent_component_stddev=bad, **tiny)
+    with pytest.raises(ValueError, match="InfoGAN has its own prior"):
+        models.InfoGAN(image_shape=IMAGE_SHAPE, base_filters=4, latent_components=3)

@@ -81,10 +81,13 @@ def test_cvae_recipe_trains_fine_tunes_and_publishes(tmp_path):
 )
 def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     module, gan_recipe = _recipe(recipe), _recipe("gan_recipe")
+    # The WGAN-GP with a Gaussian mixture latent prior.
+    mixture = ["--latent-components", "10", "--latent-stddev", "0.5"]
+    mixture = mixture if recipe == "wgan_gp_mnist" else []
     scores = gan_recipe.main(module.PRESET, [
         "--out", str(tmp_path), "--data-dir", MNIST_DIR, "--epochs", "2",
         "--steps-per-epoch", "5", "--eval-every", "2", "--eval-samples", "200",
-        "--latent-dim", "16", "--base-filters", "8",
+        "--latent-dim", "16", "--base-filters", "8", *mixture,
     ])
     assert scores["epochs"] == 2 and scores["fid"] > 0
     if recipe == "cgan_mnist":
@@ -113,6 +116,9 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     checkpoint = keras.saving.load_model(tmp_path / "model.keras")
     assert int(checkpoint.g_optimizer.iterations.numpy()) == 15
     assert checkpoint.generator_top_k == (0.5 if top_k else None)
+    # Resumed with its prior.
+    assert checkpoint.latent_components == (10 if mixture else None)
+    assert checkpoint.latent_component_stddev == (0.5 if mixture else 1.0)
     entry = zoo.get_entry(str(tmp_path / "zoo" / module.PRESET["entry"]))
     assert entry.metrics["fid"] == scores["fid"] and entry.optimizer_state is False
 

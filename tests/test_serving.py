@@ -53,6 +53,11 @@ MODELS = {
     "dcgan": lambda: models.DCGAN(
         image_shape=(8, 8, 1), latent_dim=4, base_filters=4, seed=0
     ),
+    # Its `sample` must draw the Gaussian mixture prior as generate().
+    "dcgan_mixture": lambda: models.DCGAN(
+        image_shape=(8, 8, 1), latent_dim=4, base_filters=4, seed=0,
+        latent_components=3,
+    ),
     "conditional_gan": lambda: models.ConditionalGAN(
         image_shape=(8, 8, 1), num_classes=NUM_CLASSES, latent_dim=4,
         base_filters=4, seed=0,

@@ -3,6 +3,7 @@
 import contextlib
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -43,6 +44,21 @@ class AdversarialModel(GenerativeModel):
             logit per example, shape `(batch, 1)` or `(batch,)`.
         latent_dim: int, size of the latent vector.
         num_classes: int or None; set for conditional models.
+        latent_components: None (the prior is N(0, I)) or an int K >= 2: a
+            static Gaussian mixture prior (GM-GAN, Ben-Yosef & Weinshall
+            2018), z = mu_k + sigma * eps with k uniform over K fixed means
+            and eps ~ N(0, I). The means are drawn once, uniformly in
+            [-1, 1]^latent_dim, by `numpy.random.RandomState(0)` (whose
+            stream NumPy keeps fixed), so they are part of the
+            architecture, not of the weights. A continuous generator maps a
+            connected latent space onto a connected set, so a N(0, I) prior
+            must put samples between disconnected modes (such as digit
+            classes); a mixture's components can map to separate modes.
+        latent_component_stddev: float > 0, sigma. Defaults to 1.0. Setting
+            the attribute after training trades diversity for quality (the
+            GM-GAN paper's knob): smaller sigma keeps samples nearer their
+            component's mean. `generate` and the serving export use its
+            current value.
         seed: int or None, seeds the model's noise.
         **kwargs: passed to `keras.Model` (e.g. `name`).
     """
@@ -56,10 +72,35 @@ class AdversarialModel(GenerativeModel):
         discriminator,
         latent_dim,
         num_classes=None,
+        latent_components=None,
+        latent_component_stddev=1.0,
         seed=None,
         **kwargs,
     ):
         super().__init__(latent_dim, num_classes=num_classes, seed=seed, **kwargs)
+        if latent_components is not None and (
+            not isinstance(latent_components, (int, np.integer))
+            or isinstance(latent_components, bool) or latent_components < 2
+        ):
+            raise ValueError(
+                "latent_components must be None (a N(0, I) prior) or an int >= 2 "
+                f"(a Gaussian mixture prior), received {latent_components!r}."
+            )
+        if not isinstance(latent_component_stddev, (int, float)) or not (
+            latent_component_stddev > 0
+        ):
+            raise ValueError(
+                "latent_component_stddev must be a float > 0, received "
+                f"{latent_component_stddev!r}."
+            )
+        self.latent_components = (
+            None if latent_components is None else int(latent_components)
+        )
+        self.latent_component_stddev = float(latent_component_stddev)
+        self.latent_means = (
+            None if latent_components is None
+            else mixture_means(self.latent_components, latent_dim)
+        )
         self.generator = generator
         self.discriminator = discriminator
         latent_shape = (None, latent_dim)
@@ -72,6 +113,14 @@ class AdversarialModel(GenerativeModel):
         # The networks are built, so the wrapper is too; `fit` under a
         # distribution strategy would otherwise call it on a data batch.
         self.built = True
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            latent_components=self.latent_components,
+            latent_component_stddev=self.latent_component_stddev,
+        )
+        return config
 
     # ------------------------------------------------------------------
     # Compile: two optimizers and the algorithm's settings.
@@ -258,15 +307,29 @@ class AdversarialModel(GenerativeModel):
         return [self.d_loss_tracker, self.g_loss_tracker]
 
     def sample_latent(self, batch_size):
-        """Draws latent vectors `(batch_size, latent_dim)` from N(0, I).
+        """Draws latent vectors `(batch_size, latent_dim)` from the prior.
 
-        Under `tf.distribute`, every replica draws the noise of the global
-        batch from the same (mirrored) seed state and keeps its own slice, so
-        a global batch gets the same noise with 1 or N replicas.
+        N(0, I) noise mapped by `latent_from_noise`, as `generate` draws
+        them. Under `tf.distribute`, every replica draws the noise of the
+        global batch from the same (mirrored) seed state and keeps its own
+        slice, so a global batch gets the same noise with 1 or N replicas.
         """
-        return distribution.draw_per_example(
+        return self.latent_from_noise(distribution.draw_per_example(
             keras.random.normal, batch_size, (self.latent_dim,),
             self.seed_generator,
+        ))
+
+    def latent_from_noise(self, noise):
+        """N(0, I) noise `(batch, latent_dim)` -> the prior's latent vectors.
+
+        The identity for a N(0, I) prior. With `latent_components=K`, the
+        mixture sample `gaussian_mixture_latent(noise, latent_means,
+        latent_component_stddev)`.
+        """
+        if self.latent_components is None:
+            return noise
+        return gaussian_mixture_latent(
+            noise, self.latent_means, self.latent_component_stddev
         )
 
     def _generate(self, latent, labels, training):
@@ -348,3 +411,41 @@ class AdversarialModel(GenerativeModel):
         inputs = latent if labels is None else [latent, labels]
         # A compiled predict function, traced once per batch size.
         return self.generator.predict_on_batch(inputs)
+
+
+# The seed of the mixture prior's means (`AdversarialModel`): fixed, so the
+# means are a function of (K, latent_dim) only.
+MIXTURE_MEANS_SEED = 0
+
+
+def mixture_means(num_components, latent_dim):
+    """The static mixture prior's means: float32 `(K, latent_dim)`, uniform in
+    [-1, 1], from `numpy.random.RandomState(MIXTURE_MEANS_SEED)` (a stream
+    NumPy keeps unchanged across versions)."""
+    state = np.random.RandomState(MIXTURE_MEANS_SEED)
+    return state.uniform(-1.0, 1.0, (num_components, latent_dim)).astype("float32")
+
+
+def gaussian_mixture_latent(noise, means, stddev):
+    """Maps N(0, I) noise `(batch, d)` to samples of an equal-weight mixture.
+
+    z = means[k] + stddev * eps. The first noise column gives both k and
+    eps's first entry: u = Phi(noise[:, 0]) is uniform, k = floor(K u) is
+    uniform over the K components and the fraction K u - k is a uniform
+    independent of k, mapped back through Phi^-1; the other columns are
+    eps's other entries. So one N(0, I) draw per example (what `generate`
+    and the serving export's `sample` draw) gives an exact mixture sample.
+    Traceable.
+    """
+    noise = ops.convert_to_tensor(noise, "float32")
+    num_components = means.shape[0]
+    uniform = 0.5 * (1.0 + tf.math.erf(noise[:, :1] / np.sqrt(2.0)))
+    scaled = uniform * num_components
+    component = ops.clip(ops.floor(scaled), 0.0, num_components - 1.0)
+    # Kept inside (0, 1): Phi^-1 of 0 or 1 is infinite.
+    fraction = ops.clip(scaled - component, 1e-6, 1.0 - 1e-6)
+    eps = ops.concatenate([tf.math.ndtri(fraction), noise[:, 1:]], axis=-1)
+    centers = ops.take(
+        ops.convert_to_tensor(means), ops.cast(component[:, 0], "int32"), axis=0
+    )
+    return centers + stddev * eps

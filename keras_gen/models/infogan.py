@@ -111,6 +111,11 @@ class InfoGAN(GAN):
                 raise ValueError(
                     f"{name} must be an int >= {low}, received {value!r}."
                 )
+        if kwargs.get("latent_components") is not None:
+            raise ValueError(
+                "InfoGAN has its own prior (noise and codes): it takes no "
+                "latent_components."
+            )
         code_dim = num_categories + num_continuous
         if latent_dim is not None and latent_dim != noise_dim + code_dim:
             raise ValueError(
@@ -194,9 +199,6 @@ class InfoGAN(GAN):
         one_hot = ops.one_hot(ops.argmax(category_noise, axis=-1), self.num_categories)
         continuous = tf.math.erf(noise[:, self.noise_dim + self.num_categories :] / math.sqrt(2.0))
         return ops.concatenate([z, ops.cast(one_hot, z.dtype), continuous], axis=-1)
-
-    def sample_latent(self, batch_size):
-        return self.latent_from_noise(super().sample_latent(batch_size))
 
     def make_latent(self, categories, continuous=None, noise=None, seed=None):
         """Builds latent vectors from chosen codes (numpy, float32).

@@ -62,7 +62,9 @@ PAPERS = {
 def build_model(args):
     image_shape = (28, 28, 1)
     common = dict(image_shape=image_shape, latent_dim=args.latent_dim,
-                  base_filters=args.base_filters, seed=args.seed)
+                  base_filters=args.base_filters, seed=args.seed,
+                  latent_components=args.latent_components,
+                  latent_component_stddev=args.latent_stddev)
     if args.model == "wgan_gp":
         model = models.WGANGP(**common)
     elif args.model == "infogan":
@@ -280,6 +282,13 @@ def parser(preset):
     p.add_argument("--steps-per-epoch", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=preset.get("batch_size", 64))
     p.add_argument("--latent-dim", type=int, default=preset.get("latent_dim", 100))
+    p.add_argument("--latent-components", type=int,
+                   default=preset.get("latent_components"),
+                   help="a Gaussian mixture latent prior of this many "
+                        "components (GM-GAN); default N(0, I)")
+    p.add_argument("--latent-stddev", type=float,
+                   default=preset.get("latent_stddev", 1.0),
+                   help="the mixture components' standard deviation")
     p.add_argument("--base-filters", type=int, default=preset.get("base_filters", 64))
     p.add_argument("--d-normalization", default=preset.get("d_normalization", "batch"))
     p.add_argument("--d-dropout", type=float, default=preset.get("d_dropout", 0.0))
