@@ -318,6 +318,10 @@ def test_mixture_prior_settings_are_checked():
     for bad in (1, 2.5, True, "10"):
         with pytest.raises(ValueError, match="latent_components must be None"):
             models.DCGAN(latent_components=bad, **tiny)
+    model = models.DCGAN(
+        latent_components=np.int64(3), latent_component_stddev=np.float32(0.5), **tiny
+    )
+    assert model.get_config()["latent_component_stddev"] == 0.5
     for bad in (0.0, -1.0, "1"):
         with pytest.raises(ValueError, match="latent_component_stddev must be"):
             models.DCGAN(latent_components=3, latent_component_stddev=bad, **tiny)

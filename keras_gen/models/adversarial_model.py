@@ -86,7 +86,7 @@ class AdversarialModel(GenerativeModel):
                 "latent_components must be None (a N(0, I) prior) or an int >= 2 "
                 f"(a Gaussian mixture prior), received {latent_components!r}."
             )
-        if not isinstance(latent_component_stddev, (int, float)) or not (
+        if not isinstance(latent_component_stddev, (int, float, np.number)) or not (
             latent_component_stddev > 0
         ):
             raise ValueError(
