@@ -205,7 +205,7 @@ def publish(model, args):
                     "dequantized once (seed 0); p is the density of "
                     "v = k + u in [0, 256)^784 (logit preprocessing "
                     "included); divided by 784 ln 2 for bits/dim.\n\n"
-                    + _bar_note(likelihood["bits_per_dim"])
+                    + _bar_note(likelihood["bits_per_dim"], model)
                 ),
             ),
         },
@@ -228,11 +228,14 @@ LIKELIHOOD_NOTE = {
 }
 
 
-def _bar_note(bits_per_dim):
+def _bar_note(bits_per_dim, model):
     """Where the entry stands against the zoo's bar for it."""
+    blocks = "one residual block" if model.num_blocks == 1 else (
+        f"{model.num_blocks} residual blocks"
+    )
     verdict = (
         "meets it" if bits_per_dim <= BAR_BITS_PER_DIM else
-        "does not meet it yet: the flow is small (one residual block of 32 "
+        f"does not meet it yet: the flow is small ({blocks} of {model.filters} "
         "channels per coupling) and short-trained for this CPU budget"
     )
     return (
