@@ -347,9 +347,12 @@ class RealNVP(SingleOptimizerModel):
         noise = ops.cast(noise, "float32")
         bijector = self.dequantization_bijector(images)
         offsets = bijector.forward(noise)
-        log_q = _sum_over_pixels(
-            tfd.Normal(0.0, 1.0).log_prob(noise)
-        ) - bijector.forward_log_det_jacobian(noise, event_ndims=3)
+        standard_normal = tfd.Sample(
+            tfd.Normal(0.0, 1.0), sample_shape=self.image_shape
+        )
+        log_q = standard_normal.log_prob(noise) - bijector.forward_log_det_jacobian(
+            noise, event_ndims=3
+        )
         log_p = self.pixel_distribution().log_prob(self.levels(images) + offsets)
         return log_p - log_q
 
@@ -519,7 +522,3 @@ class RealNVP(SingleOptimizerModel):
 
     def _images_spec(self):
         return tf.TensorSpec((None, *self.image_shape), tf.float32)
-
-
-def _sum_over_pixels(values):
-    return ops.sum(values, axis=(-3, -2, -1))
