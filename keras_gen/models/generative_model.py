@@ -98,7 +98,9 @@ class GenerativeModel(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         for name in cls._networks:
-            config[name] = keras.saving.deserialize_keras_object(config[name])
+            # An optional network added after a model was saved is absent
+            # from its config: None, the model's default.
+            config[name] = keras.saving.deserialize_keras_object(config.get(name))
         return cls(**config)
 
     # The noise state is part of the model: a reloaded model draws the noise

@@ -262,12 +262,6 @@ class RealNVP(SingleOptimizerModel):
         config.pop("latent_dim")  # Not an argument: the number of pixels.
         return config
 
-    @classmethod
-    def from_config(cls, config):
-        # Saved before variational dequantization existed: uniform.
-        config = {"dequantizer": None, **config}
-        return super().from_config(config)
-
     # ------------------------------------------------------------------
     # The distribution.
     # ------------------------------------------------------------------
