@@ -109,6 +109,30 @@ def test_test_split_reads_t10k_files_unshuffled(tmp_path):
     assert x.shape == (7, 28, 28, 1)
 
 
+def test_load_arrays_is_the_whole_split_in_file_order(tmp_path):
+    write_mnist_files(tmp_path, num_train=12_345, num_test=7)
+    images, labels = data.load_arrays("mnist", with_labels=True, data_dir=tmp_path)
+    assert images.dtype == np.float32 and images.shape == (7, 28, 28, 1)
+    assert labels.dtype == np.int32
+    np.testing.assert_array_equal(labels, (np.arange(7) + 100) % 10)
+    x, _ = collect(data.load("mnist", "test", with_labels=True, data_dir=tmp_path))
+    np.testing.assert_array_equal(images, x)
+    # More than one of its internal batches of 10,000, unshuffled.
+    train = data.load_arrays("mnist", split="train", data_dir=tmp_path)
+    assert isinstance(train, np.ndarray) and train.shape == (12_345, 28, 28, 1)
+    x, _ = collect(data.load(
+        "mnist", batch_size=5_000, with_labels=True, shuffle=False, data_dir=tmp_path
+    ))
+    np.testing.assert_array_equal(train, x)
+    _, labels = data.load_arrays("mnist", "train", with_labels=True, data_dir=tmp_path)
+    np.testing.assert_array_equal(labels, np.arange(12_345) % 10)
+
+
+def test_load_arrays_refuses_toy_data(tmp_path):
+    with pytest.raises(ValueError, match="toy data set.*use load"):
+        data.load_arrays("gaussian_mixture_8")
+
+
 def test_images_only_without_labels(tmp_path):
     write_mnist_files(tmp_path)
     batch = next(iter(data.load("mnist", batch_size=4, data_dir=tmp_path)))

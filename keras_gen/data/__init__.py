@@ -1,7 +1,8 @@
 """Data sets for keras-gen: images (MNIST, Fashion-MNIST, CIFAR-10) and 2-D toys.
 
-`load` gives batches of one data set; `semi_supervised` mixes unlabeled
-images with a few labeled ones (label -1 marks the unlabeled).
+`load` gives batches of one data set and `load_arrays` a whole split as
+numpy arrays; `semi_supervised` mixes unlabeled images with a few labeled
+ones (label -1 marks the unlabeled).
 
 Example:
 
@@ -19,6 +20,7 @@ from keras_gen.data.catalog import get_info
 from keras_gen.data.catalog import list_datasets
 from keras_gen.data.loader import DatasetNotFoundError
 from keras_gen.data.loader import load
+from keras_gen.data.loader import load_arrays
 from keras_gen.data.semi_supervised import labeled_subset
 from keras_gen.data.semi_supervised import select_labeled
 from keras_gen.data.semi_supervised import semi_supervised
@@ -34,6 +36,7 @@ __all__ = [
     "list_datasets",
     "labeled_subset",
     "load",
+    "load_arrays",
     "mixture_centers",
     "mixture_stddev",
     "select_labeled",

@@ -11,6 +11,7 @@ import os
 import socket
 import urllib.request
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -132,6 +133,51 @@ def load(
     prepare = functools.partial(_prepare_batch, with_labels=with_labels)
     batches = batches.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def load_arrays(name, split="test", with_labels=False, data_dir=None):
+    """A whole split of an image data set as numpy arrays, in file order.
+
+    What scoring code needs (a test set to compare with, images to compute
+    a likelihood on): the same examples as `load(name, split,
+    shuffle=False)`, scaled the same way, concatenated.
+
+    Args:
+        name: str, an image data set from `keras_gen.data.list_datasets()`.
+        split: str, `"train"` or `"test"`. Defaults to `"test"`.
+        with_labels: bool, also return the int32 labels. Defaults to False.
+        data_dir: as for `load`.
+
+    Returns:
+        float32 images `(num_examples,) + get_info(name).shape` in [-1, 1],
+        or `(images, labels)` with `with_labels=True`.
+
+    Raises:
+        ValueError: for a toy data set (its examples are generated: use
+            `load`), or any argument `load` refuses.
+        DatasetNotFoundError: as for `load`.
+
+    Example:
+
+    >>> images, labels = load_arrays(  # doctest: +SKIP
+    ...     "mnist", with_labels=True, data_dir="~/data")
+    >>> images.shape, labels.shape  # doctest: +SKIP
+    ((10000, 28, 28, 1), (10000,))
+    """
+    if get_info(name).kind == "toy":
+        raise ValueError(
+            f"load_arrays reads image data sets; {name!r} is a toy data set "
+            "generated in-graph without a fixed size: use load(name, "
+            "num_examples=...) instead."
+        )
+    batches = load(
+        name, split=split, batch_size=10_000, with_labels=with_labels,
+        data_dir=data_dir, shuffle=False,
+    )
+    if not with_labels:
+        return np.concatenate([batch.numpy() for batch in batches])
+    images, labels = zip(*((x.numpy(), y.numpy()) for x, y in batches))
+    return np.concatenate(images), np.concatenate(labels)
 
 
 def _prepare_batch(features, *labels, with_labels):

@@ -30,21 +30,9 @@ def binarized_test_images(
     binary test set. With `with_labels=True`, returns `(images, labels)`
     (for conditional models' log p(x | y)).
     """
-    images, labels = _test_split(dataset, data_dir)
+    images, labels = data.load_arrays(dataset, with_labels=True, data_dir=data_dir)
     binary = data.binarize(images, TEST_BINARIZATION_SEED).numpy()[:num_examples]
     return (binary, labels[:num_examples]) if with_labels else binary
-
-
-def _test_split(dataset, data_dir):
-    batches = data.load(
-        dataset, split="test", batch_size=10_000, with_labels=True,
-        data_dir=data_dir,
-    )
-    images, labels = [], []
-    for batch_images, batch_labels in batches:
-        images.append(batch_images.numpy())
-        labels.append(batch_labels.numpy())
-    return np.concatenate(images), np.concatenate(labels)
 
 
 def evaluate(
@@ -104,7 +92,7 @@ def evaluate(
             f"MNIST classifier; received dataset={dataset!r}."
         )
     classifier = classifier or MNISTClassifier()
-    test_images, test_labels = _test_split(dataset, data_dir)
+    test_images, test_labels = data.load_arrays(dataset, with_labels=True, data_dir=data_dir)
     results = {}
     generated_labels = None
     if isinstance(model_or_images, np.ndarray):

@@ -15,7 +15,6 @@ against the MNIST test split) and, with `--publish`, saved as the zoo entry
 """
 
 import argparse
-import functools
 import json
 import os
 
@@ -149,13 +148,13 @@ class CodeAccuracyOnTest(keras.callbacks.Callback):
 
     def __init__(self, data_dir, every_n_epochs):
         super().__init__()
-        self.data_dir = data_dir
+        self.test_set = data.load_arrays("mnist", with_labels=True, data_dir=data_dir)
         self.every_n_epochs = every_n_epochs
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and not (epoch + 1) % self.every_n_epochs:
             logs["code_accuracy_test"] = code_accuracy_on_test(
-                self.model, self.data_dir
+                self.model, *self.test_set
             )["one_to_one"]
 
 
@@ -217,7 +216,9 @@ def infogan_code_accuracy(model, args, num_samples=10_000):
     - `code_accuracy_samples`: the category a sample was generated with
       against the class the shipped MNIST classifier gives it.
     """
-    on_test = code_accuracy_on_test(model, args.data_dir)
+    on_test = code_accuracy_on_test(model, *data.load_arrays(
+        "mnist", with_labels=True, data_dir=args.data_dir
+    ))
     categories = np.arange(num_samples) % model.num_categories
     samples = model.generate_with_codes(categories, seed=args.seed)
     _, probabilities = metrics.MNISTClassifier()(samples)
@@ -231,21 +232,9 @@ def infogan_code_accuracy(model, args, num_samples=10_000):
     }
 
 
-@functools.lru_cache(maxsize=2)
-def _labeled_test_set(data_dir):
-    """MNIST's 10,000 test images and labels as numpy arrays, read once (a
-    run's `CodeAccuracyOnTest` asks for them every few epochs)."""
-    test_images, test_labels = next(iter(data.load(
-        "mnist", split="test", batch_size=10_000, with_labels=True,
-        data_dir=data_dir,
-    )))
-    return test_images.numpy(), test_labels.numpy()
-
-
-def code_accuracy_on_test(model, data_dir):
-    """Q's category of every MNIST test image matched to its label
+def code_accuracy_on_test(model, test_images, test_labels):
+    """Q's category of every test image matched to its label
     (`keras_gen.metrics.matched_accuracy`'s dict)."""
-    test_images, test_labels = _labeled_test_set(data_dir)
     codes = model.predict_codes(test_images)["category"]
     return metrics.matched_accuracy(codes, test_labels, model.num_categories, 10)
 

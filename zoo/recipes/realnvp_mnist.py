@@ -142,19 +142,13 @@ def train(args):
     return model
 
 
-def mnist_test_images(data_dir, num_examples=None):
-    """The first `num_examples` test images (all by default), in [-1, 1]."""
-    batches = data.load("mnist", split="test", batch_size=10_000, data_dir=data_dir)
-    return np.concatenate([batch.numpy() for batch in batches])[:num_examples]
-
-
 def _results_path(args, num_examples):
     return os.path.join(args.out, f"results_n{num_examples}.json")
 
 
 def evaluate(model, args, num_examples=None):
     """Test NLL and bits/dim, each image dequantized once with seed 0."""
-    images = mnist_test_images(args.data_dir, num_examples)
+    images = data.load_arrays("mnist", data_dir=args.data_dir)[:num_examples]
     start = time.perf_counter()
     log_pv = model.log_likelihood(images)
     nll = float(-log_pv.mean())

@@ -94,15 +94,6 @@ def build_model(args):
     return model
 
 
-def test_split(args):
-    """All 10,000 MNIST test images and labels, as numpy arrays."""
-    images, labels = next(iter(data.load(
-        "mnist", split="test", batch_size=10_000, with_labels=True,
-        data_dir=args.data_dir,
-    )))
-    return images.numpy(), labels.numpy()
-
-
 class TestAccuracy(keras.callbacks.Callback):
     """Adds the classifier's accuracy on the test images to the epoch logs."""
 
@@ -292,7 +283,7 @@ def parser(preset):
 def main(preset=PRESET, argv=None):
     args = parser(preset).parse_args(argv)
     args.discriminator_units = tuple(args.discriminator_units)
-    test_images, test_labels = test_split(args)
+    test_images, test_labels = data.load_arrays("mnist", with_labels=True, data_dir=args.data_dir)
     model = trained_model(
         args, lambda args: train(args, test_images, test_labels)
     )
