@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_gen import data
 from keras_gen import zoo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -107,10 +108,13 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     # Resume continues the checkpoint (the DCGAN's with top-k generator
     # updates from epoch 3 on).
     top_k = ["--g-top-k", "0.5"] if recipe == "dcgan_mnist" else []
+    # The conditional GAN's entry stores its weights as float16.
+    dtype = "float16" if recipe == "cgan_mnist" else "float32"
     scores = gan_recipe.main(module.PRESET, [
         "--out", str(tmp_path), "--data-dir", MNIST_DIR, "--epochs", "3",
         "--steps-per-epoch", "5", "--eval-every", "5", "--eval-samples", "200",
         "--resume", "--publish", "--zoo-dir", str(tmp_path / "zoo"), *top_k,
+        "--weights-dtype", dtype,
     ])
     assert scores["epochs"] == 3
     checkpoint = keras.saving.load_model(tmp_path / "model.keras")
@@ -121,6 +125,7 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     assert checkpoint.latent_component_stddev == (0.5 if mixture else 1.0)
     entry = zoo.get_entry(str(tmp_path / "zoo" / module.PRESET["entry"]))
     assert entry.metrics["fid"] == scores["fid"] and entry.optimizer_state is False
+    assert entry.weights_dtype == scores["weights_dtype"] == dtype
 
 
 @pytest.mark.slow
@@ -138,7 +143,7 @@ def test_ssgan_recipe_trains_resumes_and_publishes(tmp_path):
     # Resume continues the checkpoint; the baseline is reused, not retrained.
     scores_again = ssgan_mnist.main(ssgan_mnist.PRESET, [
         "--epochs", "2", "--resume", "--publish",
-        "--zoo-dir", str(tmp_path / "zoo"), *tiny,
+        "--zoo-dir", str(tmp_path / "zoo"), *tiny, *publish_flags,
     ])
     assert scores_again["epochs"] == 2
     assert scores_again["baseline_test_accuracy"] == scores["baseline_test_accuracy"]
@@ -149,9 +154,9 @@ def test_ssgan_recipe_trains_resumes_and_publishes(tmp_path):
     assert model.classify(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 10)
 
 
-def _publish_a_tiny_run(tmp_path, name, network_flags):
+def _publish_a_tiny_run(tmp_path, name, network_flags, publish_flags=()):
     """Trains `name`'s recipe in bfloat16 (`--mixed-precision`), 1 epoch of
-    3 steps, resumes 1 more, publishes.
+    3 steps, resumes 1 more, publishes (with `publish_flags`).
 
     Returns `(results of epoch 1, scores published, the entry)`.
     """
@@ -164,7 +169,7 @@ def _publish_a_tiny_run(tmp_path, name, network_flags):
     assert results["settings"]["mixed_precision"] is True
     scores = recipe.main(recipe.PRESET, [
         "--epochs", "2", "--resume", "--publish", "--score-samples", "100",
-        "--zoo-dir", str(tmp_path / "zoo"), *tiny,
+        "--zoo-dir", str(tmp_path / "zoo"), *tiny, *publish_flags,
     ])
     entry = zoo.get_entry(str(tmp_path / "zoo" / name))
     assert entry.optimizer_state is False and entry.latent_dim == 28 * 28
@@ -201,6 +206,7 @@ def test_realnvp_recipe_trains_resumes_and_publishes(tmp_path):
         tmp_path, "realnvp_mnist",
         ["--filters", "8", "--num-scales", "2", "--normalization", "batch",
          "--dequantization", "variational"],
+        publish_flags=["--weights-dtype", "float16"],
     )
     # Three steps: far from a trained model's ~1 bit/dim, far below the
     # 8 bits of uniform noise only if the likelihood is wired wrongly.
@@ -213,6 +219,12 @@ def test_realnvp_recipe_trains_resumes_and_publishes(tmp_path):
     assert "log q(u | k)" in (tmp_path / "zoo" / "realnvp_mnist" / "card.md").read_text()
     assert entry.metrics["bits_per_dim"] == scores["bits_per_dim"]
     assert scores["bits_per_dim"] != results["bits_per_dim"]
+    # Stored as float16, and measured as stored: the entry's own bits/dim
+    # on the same 100 test images is the published number.
+    assert entry.weights_dtype == "float16"
+    images = data.load_arrays("mnist", data_dir=MNIST_DIR)[:100]
+    bits = -published.log_likelihood(images).mean() / (28 * 28 * np.log(2.0))
+    assert bits == pytest.approx(entry.metrics["bits_per_dim"], rel=1e-5)
 
 
 @pytest.mark.parametrize("first, then", [

@@ -121,6 +121,93 @@ def test_entry_without_optimizer_state_is_small_fresh_and_trainable(tmp_path, bu
     assert all(int(optimizer.iterations) > 0 for optimizer in optimizers)
 
 
+def _stored_arrays(keras_file):
+    """{path: numpy array} of every array in a `.keras` file's weights."""
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(keras_file) as archive:
+        content = archive.read("model.weights.h5")
+    arrays = {}
+    with h5py.File(io.BytesIO(content), "r") as store:
+        store.visititems(lambda name, item: arrays.__setitem__(name, item[()])
+                         if isinstance(item, h5py.Dataset) else None)
+    return arrays
+
+
+@pytest.mark.parametrize("build", ["gan_with_average", "vae"])
+def test_float16_entry_stores_half_the_bytes_and_equals_the_rounded_model(tmp_path, build):
+    if build == "vae":
+        model = models.VAE(image_shape=(8, 8, 1), latent_dim=4, seed=0)
+        model.compile(optimizer=keras.optimizers.Adam(3e-4))
+    else:
+        model = models.DCGAN(image_shape=(8, 8, 1), latent_dim=4, base_filters=8, seed=0)
+        model.compile(generator_ema_decay=0.9)
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    model.fit(images, batch_size=8, epochs=2, verbose=0)
+    before = [v.numpy() for v in model.variables]
+    wide = zoo.save(model, tmp_path / "wide", METADATA, optimizer_state=False)
+    half = zoo.save(model, tmp_path / "half", METADATA, optimizer_state=False,
+                    weights_dtype="float16")
+    for variable, value in zip(model.variables, before):  # Caller's model untouched.
+        np.testing.assert_array_equal(variable.numpy(), value)
+    assert (wide.weights_dtype, half.weights_dtype) == ("float32", "float16")
+    assert zoo.get_entry(str(tmp_path / "half")).weights_dtype == "float16"
+    assert "stored as float16" in (tmp_path / "half" / "card.md").read_text()
+    assert "stored as" not in (tmp_path / "wide" / "card.md").read_text()
+    wide_arrays, half_arrays = (
+        _stored_arrays(tmp_path / name / "model.keras") for name in ("wide", "half")
+    )
+    assert set(wide_arrays) == set(half_arrays)
+    networks = [n for n in wide_arrays if "optimizer" not in n.split("/")[0]]
+    assert np.dtype("float32") in {wide_arrays[n].dtype for n in networks}
+    for name in networks:  # Every network array is stored in half the bytes.
+        if wide_arrays[name].dtype == np.float32:
+            assert half_arrays[name].dtype == np.float16, name
+            assert half_arrays[name].nbytes == wide_arrays[name].nbytes // 2
+        else:
+            assert half_arrays[name].dtype == wide_arrays[name].dtype, name
+    for name in set(wide_arrays) - set(networks):  # Optimizers stay as they are.
+        assert half_arrays[name].dtype == wide_arrays[name].dtype, name
+    # Loaded as float32, with the weights of the full entry rounded to float16.
+    loaded, reference = zoo.load(str(tmp_path / "half")), zoo.load(str(tmp_path / "wide"))
+    assert {v.dtype for v in loaded.weights} <= {"float32", "uint32", "int64", "int32"}
+    rounded = [w.astype("float16").astype("float32") if w.dtype == np.float32 else w
+               for w in reference.get_weights()]
+    for got, want in zip(loaded.get_weights(), rounded):
+        np.testing.assert_array_equal(got, want)
+    assert np.any([np.any(w != r) for w, r in zip(reference.get_weights(), rounded)])
+    # round_weights gives the same model in memory: what a recipe measures.
+    zoo.round_weights(reference, "float16")
+    np.testing.assert_array_equal(
+        loaded.generate(4, seed=0), reference.generate(4, seed=0)
+    )
+    # The optimizers' learning rates are stored exactly; training goes on.
+    pairs = zip(zoo.registry._optimizers(loaded), zoo.registry._optimizers(reference))
+    for optimizer, original in pairs:
+        assert float(optimizer.learning_rate) == float(original.learning_rate)
+    if build == "vae":
+        assert float(loaded.optimizer.learning_rate) == np.float32(3e-4)
+    loaded.fit(images, batch_size=8, verbose=0)
+
+
+def test_float16_storage_errors_are_clear(tmp_path, model):
+    with pytest.raises(ValueError, match="weights_dtype must be one of"):
+        zoo.save(model, tmp_path / "a", METADATA, optimizer_state=False,
+                 weights_dtype="int8")
+    with pytest.raises(ValueError, match="needs optimizer_state=False"):
+        zoo.save(model, tmp_path / "b", METADATA, weights_dtype="float16")
+    big = _tiny_model()
+    kernel = big.generator.weights[0]
+    kernel.assign(keras.ops.full(kernel.shape, 1e5))
+    with pytest.raises(ValueError, match=f"{kernel.path}.*beyond float16"):
+        zoo.save(big, tmp_path / "c", METADATA, optimizer_state=False,
+                 weights_dtype="float16")
+    assert not os.path.exists(tmp_path / "c")
+
+
 def test_unknown_name_lists_close_matches(zoo_dir):
     with pytest.raises(ValueError, match="tiny_dcgan"):
         zoo.load("tiny_dcgen")

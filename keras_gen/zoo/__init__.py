@@ -15,6 +15,7 @@ from keras_gen.zoo.registry import list_entries
 from keras_gen.zoo.registry import load
 from keras_gen.zoo.registry import load_serving
 from keras_gen.zoo.registry import resolve
+from keras_gen.zoo.registry import round_weights
 from keras_gen.zoo.registry import save
 from keras_gen.zoo.registry import verify
 from keras_gen.zoo.registry import zoo_dirs

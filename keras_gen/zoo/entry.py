@@ -84,6 +84,7 @@ class Entry:
     description: str = ""
     notes: str = ""
     optimizer_state: bool = True
+    weights_dtype: str = "float32"
     keras_gen_version: str = ""
     keras_version: str = ""
     format_version: int = FORMAT_VERSION

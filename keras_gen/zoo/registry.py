@@ -9,12 +9,15 @@ variable `KERAS_GEN_ZOO_PATH` (separated by `os.pathsep`).
 """
 
 import difflib
+import io
 import os
 import shutil
 import tempfile
 import zipfile
 
+import h5py
 import keras
+import numpy as np
 
 from keras_gen.utils import files
 from keras_gen.version import __version__
@@ -29,6 +32,10 @@ from keras_gen.zoo.entry import check_name
 from keras_gen.zoo.entry import sha256_of
 
 ZOO_PATH_ENV_VAR = "KERAS_GEN_ZOO_PATH"
+# How an entry's weights can be stored (`save(weights_dtype=...)`).
+WEIGHTS_DTYPES = ("float32", "float16")
+# The file inside a `.keras` archive that holds the variables.
+_KERAS_WEIGHTS_FILE = "model.weights.h5"
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -167,6 +174,10 @@ def _card_text(entry):
         else f"| {name} | {value} |"
         for name, value in sorted(entry.metrics.items())
     ) or "| (none recorded) | |"
+    storage = "" if entry.weights_dtype == "float32" else (
+        f"\n- Weights: stored as {entry.weights_dtype} (the trained float32 "
+        "weights rounded; loaded and run in float32; measured as stored)."
+    )
     return f"""# {entry.name} (version {entry.version})
 
 {entry.description or f"A {entry.model_class} trained on {entry.dataset}."}
@@ -175,7 +186,7 @@ def _card_text(entry):
   latent size {entry.latent_dim}, samples of shape {tuple(entry.image_shape)}.
 - Data: {entry.dataset}.
 - Paper: {entry.paper or "-"}
-- License: {entry.license}
+- License: {entry.license}{storage}
 
 ## Measured
 
@@ -228,7 +239,69 @@ def _average_as_generator(model):
     return copy
 
 
-def _save_without_optimizer_state(model, path, scratch_dir):
+def round_weights(model, weights_dtype):
+    """Rounds `model`'s float32 weights in place to `weights_dtype` values.
+
+    What `save(..., weights_dtype="float16")` stores: round a model with
+    this before measuring it, and the numbers are those of the entry it
+    saves (storing rounded values as float16 loses nothing more). Weights
+    of other dtypes (the seed state, integer counters) are left alone; the
+    model still computes in float32.
+
+    Args:
+        model: a Keras model.
+        weights_dtype: one of `WEIGHTS_DTYPES`; `"float32"` changes nothing.
+
+    Raises:
+        ValueError: for an unknown dtype, or a weight whose values `weights_dtype`
+            cannot hold (beyond float16's largest finite value, 65504), named.
+    """
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ValueError(
+            f"weights_dtype must be one of {WEIGHTS_DTYPES}, received {weights_dtype!r}."
+        )
+    if weights_dtype == "float32":
+        return
+    largest = float(np.finfo(weights_dtype).max)
+    for variable in model.weights:
+        if variable.dtype != "float32":
+            continue
+        value = variable.numpy()
+        if value.size and np.abs(value).max() > largest:
+            raise ValueError(
+                f"Cannot store the weight {variable.path!r} as {weights_dtype}: "
+                f"its largest magnitude {np.abs(value).max():.4g} is beyond "
+                f"{weights_dtype}'s {largest:g}. Save it with weights_dtype='float32'."
+            )
+        variable.assign(value.astype(weights_dtype).astype("float32"))
+
+
+def _weights_stored_as(weights_file, weights_dtype, skip_groups):
+    """The bytes of a Keras weights file with its float32 arrays as `weights_dtype`.
+
+    Keras casts a stored array to its variable's dtype when it loads one,
+    so the archive loads with `keras.saving.load_model` as it is, into a
+    float32 model. Arrays under the top-level groups `skip_groups` (the
+    optimizers: their learning rate stays exact, and their zeroed state
+    costs nothing compressed) are left as they are.
+    """
+    buffer = io.BytesIO(weights_file)
+    with h5py.File(buffer, "r+") as store:
+        arrays = []
+        store.visititems(
+            lambda name, item: arrays.append(name)
+            if isinstance(item, h5py.Dataset) and item.dtype == np.float32
+            and name.split("/")[0] not in skip_groups else None
+        )
+        for name in arrays:
+            value, attributes = store[name][()], dict(store[name].attrs)
+            del store[name]
+            store.create_dataset(name, data=value.astype(weights_dtype))
+            store[name].attrs.update(attributes)
+    return buffer.getvalue()
+
+
+def _save_without_optimizer_state(model, path, scratch_dir, weights_dtype="float32"):
     """Saves `model` to `path` with its optimizers reset, compressed.
 
     The model is saved, reloaded as a copy (the caller's model is not
@@ -239,28 +312,39 @@ def _save_without_optimizer_state(model, path, scratch_dir):
     almost no space. The compile configuration is kept: the entry loads
     ready for `fit`. A GAN with a moving average of its generator is
     shipped with the average as its generator (`_average_as_generator`).
+    With `weights_dtype="float16"`, the copy's weights are rounded
+    (`round_weights`) and stored as float16: half the size.
     """
     full = os.path.join(scratch_dir, "full.keras")
     model.save(full)
     copy = keras.saving.load_model(full, safe_mode=True)
     if getattr(copy, "generator_average", None) is not None:
         copy = _average_as_generator(copy)
-    for optimizer in _optimizers(copy):
+    optimizers = _optimizers(copy)
+    for optimizer in optimizers:
         for variable in optimizer.variables:
             if variable.name == "learning_rate":
                 continue
             variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
+    round_weights(copy, weights_dtype)
+    optimizer_groups = {
+        name for name, value in vars(copy).items()
+        if any(value is optimizer for optimizer in optimizers)
+    } | {"optimizer"}
     copy.save(full)
     with zipfile.ZipFile(full) as source, zipfile.ZipFile(
         path, "w", compression=zipfile.ZIP_DEFLATED
     ) as target:
         for info in source.infolist():
-            target.writestr(info.filename, source.read(info))
+            content = source.read(info)
+            if info.filename == _KERAS_WEIGHTS_FILE and weights_dtype != "float32":
+                content = _weights_stored_as(content, weights_dtype, optimizer_groups)
+            target.writestr(info.filename, content)
     os.remove(full)
 
 
 def save(model, path, metadata, card=None, samples_png=None, overwrite=False,
-         optimizer_state=True):
+         optimizer_state=True, weights_dtype="float32"):
     """Saves a model as a zoo entry directory, atomically.
 
     Everything is written into a temporary directory beside `path`, which
@@ -285,12 +369,30 @@ def save(model, path, metadata, card=None, samples_png=None, overwrite=False,
             `generate` used) and no average: it samples the same, and
             fine-tuning starts from the averaged generator, without an
             average unless recompiled with `generator_ema_decay`.
+        weights_dtype: `"float32"`, or `"float16"` to store the weights
+            rounded to float16 (`round_weights`), in half the space; the
+            entry still loads and computes in float32. Needs
+            `optimizer_state=False` (Adam's second moments underflow in
+            float16). Round the model first to measure what is stored.
 
     Returns:
         The `Entry` written.
+
+    Raises:
+        ValueError: for an unknown `weights_dtype`, float16 with optimizer
+            state, or a weight float16 cannot hold.
     """
     path = os.path.abspath(os.fspath(path))
     name = check_name(os.path.basename(path))
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ValueError(
+            f"weights_dtype must be one of {WEIGHTS_DTYPES}, received {weights_dtype!r}."
+        )
+    if weights_dtype != "float32" and optimizer_state:
+        raise ValueError(
+            f"weights_dtype={weights_dtype!r} needs optimizer_state=False: Adam's "
+            "moments do not survive float16 (small second moments become 0)."
+        )
     if os.path.exists(path) and not overwrite:
         raise ValueError(f"{path} exists; pass overwrite=True to replace it.")
     parent = os.path.dirname(path)
@@ -306,7 +408,7 @@ def save(model, path, metadata, card=None, samples_png=None, overwrite=False,
             scratch = tempfile.mkdtemp(prefix=f".{name}.", dir=parent)
             try:
                 _save_without_optimizer_state(
-                    model, os.path.join(staging, MODEL_FILE), scratch
+                    model, os.path.join(staging, MODEL_FILE), scratch, weights_dtype
                 )
             finally:
                 shutil.rmtree(scratch)
@@ -323,6 +425,7 @@ def save(model, path, metadata, card=None, samples_png=None, overwrite=False,
             "keras_gen_version": __version__,
             "keras_version": keras.__version__,
             "optimizer_state": bool(optimizer_state),
+            "weights_dtype": weights_dtype,
             **metadata,
         }
         entry = Entry(**fields)

@@ -29,6 +29,7 @@ from keras_gen import models
 from keras_gen import networks
 from recipe_common import CALIBRATION_NOTE
 from recipe_common import DEFAULT_DATA_DIR
+from recipe_common import add_weights_dtype_argument
 from recipe_common import card_notes
 from recipe_common import ROOT
 from recipe_common import fit_checkpointed
@@ -165,7 +166,11 @@ def _saved_scores(args, epochs):
         return None
     with open(path) as f:
         scores = json.load(f)
-    same = scores.get("epochs") == epochs and scores.get("num_samples") == args.eval_samples
+    same = (
+        scores.get("epochs") == epochs
+        and scores.get("num_samples") == args.eval_samples
+        and scores.get("weights_dtype", "float32") == args.weights_dtype
+    )
     return scores if same else None
 
 
@@ -180,6 +185,7 @@ def score_and_publish(model, args):
             scores.update(infogan_code_accuracy(model, args))
         scores["train_seconds"] = read_train_seconds(args.out)
         scores["epochs"] = epochs
+        scores["weights_dtype"] = args.weights_dtype
         with open(os.path.join(args.out, "scores.json"), "w") as f:
             json.dump(scores, f, indent=2)
     print(json.dumps(scores, indent=2))
@@ -202,6 +208,7 @@ def score_and_publish(model, args):
                 ),
             },
             samples=card_samples(model),
+            weights_dtype=args.weights_dtype,
         )
     return scores
 
@@ -301,7 +308,7 @@ def parser(preset):
                    help="save the scored model as the zoo entry")
     p.add_argument("--zoo-dir", default=os.path.join(ROOT, "zoo"),
                    help="where --publish writes the entry")
-    return p
+    return add_weights_dtype_argument(p, preset)
 
 
 def main(preset, argv=None):

@@ -96,6 +96,7 @@ PRESET = {
 SETTINGS = (
     "mixed_precision", "gated", "filters", "num_layers", "kernel_size",
     "hidden_kernel_size", "batch_size", "learning_rate", "epochs", "seed",
+    "weights_dtype",
 )
 
 
@@ -163,7 +164,8 @@ def publish(model, args):
     it after the last epoch (the full test set takes a few CPU-minutes).
     """
     likelihood = fresh_results(
-        _results_path(args, args.eval_examples or 10_000), args.out
+        _results_path(args, args.eval_examples or 10_000), args.out,
+        args.weights_dtype,
     ) or evaluate(model, args, args.eval_examples)
     scores = metrics.evaluate(
         model, num_samples=args.score_samples, data_dir=args.data_dir,
@@ -205,6 +207,7 @@ def publish(model, args):
             ),
         },
         samples=model.generate(100, seed=0),
+        weights_dtype=args.weights_dtype,
     )
     return scores
 

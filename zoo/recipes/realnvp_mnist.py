@@ -108,7 +108,7 @@ PRESET = {
 SETTINGS = (
     "mixed_precision", "num_scales", "filters", "num_blocks", "normalization",
     "alpha", "dequantization",
-    "batch_size", "learning_rate", "epochs", "seed",
+    "batch_size", "learning_rate", "epochs", "seed", "weights_dtype",
 )
 
 
@@ -169,7 +169,8 @@ def evaluate(model, args, num_examples=None):
 def publish(model, args):
     """Scores on the test set and saves the zoo entry `<zoo-dir>/<entry>/`."""
     likelihood = fresh_results(
-        _results_path(args, args.eval_examples or 10_000), args.out
+        _results_path(args, args.eval_examples or 10_000), args.out,
+        args.weights_dtype,
     ) or evaluate(model, args, args.eval_examples)
     scores = metrics.evaluate(
         model, num_samples=args.score_samples, data_dir=args.data_dir,
@@ -204,6 +205,7 @@ def publish(model, args):
             ),
         },
         samples=model.generate(100, seed=0),
+        weights_dtype=args.weights_dtype,
     )
     return scores
 

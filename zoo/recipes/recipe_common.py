@@ -142,6 +142,7 @@ def trained_model(args, train, build_model=None):
     import keras
 
     from keras_gen import callbacks
+    from keras_gen import zoo
 
     if getattr(args, "mixed_precision", False):
         # Before the model is built or reloaded: Keras does not pass a
@@ -157,7 +158,10 @@ def trained_model(args, train, build_model=None):
         )
     else:
         model = train(args)
-    return model if build_model is None else in_float32(model, build_model)
+    if build_model is not None:
+        model = in_float32(model, build_model)
+    zoo.round_weights(model, getattr(args, "weights_dtype", "float32"))
+    return model
 
 
 def in_float32(model, build_model):
@@ -212,7 +216,7 @@ def fit_checkpointed(model, dataset, out, epochs, epochs_done, extra_callbacks=(
     )
 
 
-def publish_entry(model, path, metadata, samples):
+def publish_entry(model, path, metadata, samples, weights_dtype="float32"):
     """Saves `model` as the zoo entry `path`, without optimizer state.
 
     Args:
@@ -222,6 +226,9 @@ def publish_entry(model, path, metadata, samples):
             `dataset`, `paper`, `metrics`, `description`, `notes`, ...).
         samples: float array `(100, H, W, C)` in [-1, 1], drawn as the
             card's 10x10 picture.
+        weights_dtype: how the entry stores its weights (`--weights-dtype`;
+            `trained_model` has rounded them already, so the scores are
+            those of the stored weights).
 
     Returns:
         The `keras_gen.zoo.Entry` written.
@@ -241,9 +248,22 @@ def publish_entry(model, path, metadata, samples):
         samples_png=tf.io.encode_png(grid).numpy(),
         overwrite=True,
         optimizer_state=False,
+        weights_dtype=weights_dtype,
     )
     print(f"published zoo/{entry.name} (version {entry.version})")
     return entry
+
+
+def add_weights_dtype_argument(parser, preset):
+    """`--weights-dtype`: how `--publish` stores the entry's weights."""
+    parser.add_argument(
+        "--weights-dtype", choices=["float32", "float16"],
+        default=preset.get("weights_dtype", "float32"),
+        help="store the entry's weights as float16 (half the size); the "
+        "model is rounded to them before it is scored, so the entry's "
+        "numbers are those of the stored weights",
+    )
+    return parser
 
 
 def add_common_arguments(parser, preset):
@@ -252,9 +272,10 @@ def add_common_arguments(parser, preset):
     `--out`, `--data-dir`, `--entry`, `--version`, `--description`,
     `--epochs`, `--steps-per-epoch`, `--batch-size`, `--learning-rate`,
     `--seed`, `--resume`, `--evaluate-only`, `--eval-examples`,
-    `--score-samples`, `--publish`, `--zoo-dir` and `--mixed-precision`; defaults from `preset`
-    (keys `entry`, `version`, `description`, `epochs`, `batch_size`,
-    `learning_rate`).
+    `--score-samples`, `--publish`, `--zoo-dir`, `--mixed-precision` and
+    `--weights-dtype`; defaults from `preset` (keys `entry`, `version`,
+    `description`, `epochs`, `batch_size`, `learning_rate`, optionally
+    `weights_dtype`).
     """
     p = parser
     p.add_argument("--out", required=True)
@@ -282,7 +303,7 @@ def add_common_arguments(parser, preset):
                    "weights, bfloat16 compute); scored and published in "
                    "float32. With --resume, the run continues under the "
                    "policy this flag gives, whichever the checkpoint had")
-    return p
+    return add_weights_dtype_argument(p, preset)
 
 
 def run_record(out, model, settings):
@@ -302,9 +323,10 @@ def run_record(out, model, settings):
     }
 
 
-def fresh_results(path, out):
-    """The results JSON at `path`, or None if missing or older than the
-    checkpoint in `out` (written before the model trained on)."""
+def fresh_results(path, out, weights_dtype="float32"):
+    """The results JSON at `path`, or None if missing, older than the
+    checkpoint in `out` (written before the model trained on), or measured
+    on weights stored otherwise (`settings["weights_dtype"]`)."""
     from keras_gen import callbacks
 
     if not os.path.exists(path):
@@ -312,5 +334,7 @@ def fresh_results(path, out):
     with open(path) as f:
         results = json.load(f)
     if results.get("epochs") != callbacks.AtomicCheckpoint.epochs_done(out):
+        return None
+    if results.get("settings", {}).get("weights_dtype", "float32") != weights_dtype:
         return None
     return results

@@ -44,6 +44,7 @@ from keras_gen import models
 from keras_gen import networks
 from recipe_common import CALIBRATION_NOTE
 from recipe_common import DEFAULT_DATA_DIR
+from recipe_common import add_weights_dtype_argument
 from recipe_common import ROOT
 from recipe_common import card_notes
 from recipe_common import fit_checkpointed
@@ -192,7 +193,9 @@ def score_and_publish(model, args, test_images, test_labels):
     if os.path.exists(path):
         with open(path) as f:
             scores = json.load(f)
-        if (scores.get("epochs"), scores.get("num_samples")) != (epochs, args.eval_samples):
+        measured = (scores.get("epochs"), scores.get("num_samples"),
+                    scores.get("weights_dtype", "float32"))
+        if measured != (epochs, args.eval_samples, args.weights_dtype):
             scores = None
     if scores is None:
         scores = metrics.evaluate(
@@ -204,6 +207,7 @@ def score_and_publish(model, args, test_images, test_labels):
             num_labeled=args.num_labeled,
             train_seconds=read_train_seconds(args.out),
             epochs=epochs,
+            weights_dtype=args.weights_dtype,
         )
         with open(path, "w") as f:
             json.dump(scores, f, indent=2)
@@ -238,6 +242,7 @@ def score_and_publish(model, args, test_images, test_labels):
                 ),
             },
             samples=model.generate(100, seed=0),
+            weights_dtype=args.weights_dtype,
         )
     return scores
 
@@ -277,7 +282,7 @@ def parser(preset):
                    help="save the scored model as the zoo entry")
     p.add_argument("--zoo-dir", default=os.path.join(ROOT, "zoo"),
                    help="where --publish writes the entry")
-    return p
+    return add_weights_dtype_argument(p, preset)
 
 
 def main(preset=PRESET, argv=None):
