@@ -137,6 +137,13 @@ def _stored_arrays(keras_file):
     return arrays
 
 
+def _weights_file_size(keras_file):
+    import zipfile
+
+    with zipfile.ZipFile(keras_file) as archive:
+        return archive.getinfo("model.weights.h5").file_size
+
+
 @pytest.mark.parametrize("build", ["gan_with_average", "vae"])
 def test_float16_entry_stores_half_the_bytes_and_equals_the_rounded_model(tmp_path, build):
     if build == "vae":
@@ -171,6 +178,12 @@ def test_float16_entry_stores_half_the_bytes_and_equals_the_rounded_model(tmp_pa
             assert half_arrays[name].dtype == wide_arrays[name].dtype, name
     for name in set(wide_arrays) - set(networks):  # Optimizers stay as they are.
         assert half_arrays[name].dtype == wide_arrays[name].dtype, name
+    # And the file shrinks by those bytes (HDF5 keeps a deleted array's space).
+    saved = sum(wide_arrays[n].nbytes // 2 for n in networks
+                if wide_arrays[n].dtype == np.float32)
+    size = {name: _weights_file_size(tmp_path / name / "model.keras")
+            for name in ("wide", "half")}
+    assert size["half"] <= size["wide"] - saved + 1024, (size, saved)
     # Loaded as float32, with the weights of the full entry rounded to float16.
     loaded, reference = zoo.load(str(tmp_path / "half")), zoo.load(str(tmp_path / "wide"))
     assert {v.dtype for v in loaded.weights} <= {"float32", "uint32", "int64", "int32"}

@@ -283,22 +283,28 @@ def _weights_stored_as(weights_file, weights_dtype, skip_groups):
     so the archive loads with `keras.saving.load_model` as it is, into a
     float32 model. Arrays under the top-level groups `skip_groups` (the
     optimizers: their learning rate stays exact, and their zeroed state
-    costs nothing compressed) are left as they are.
+    costs nothing compressed) are copied as they are. The file is written
+    anew: HDF5 does not give back the space of a deleted array.
     """
-    buffer = io.BytesIO(weights_file)
-    with h5py.File(buffer, "r+") as store:
-        arrays = []
-        store.visititems(
-            lambda name, item: arrays.append(name)
-            if isinstance(item, h5py.Dataset) and item.dtype == np.float32
-            and name.split("/")[0] not in skip_groups else None
-        )
-        for name in arrays:
-            value, attributes = store[name][()], dict(store[name].attrs)
-            del store[name]
-            store.create_dataset(name, data=value.astype(weights_dtype))
-            store[name].attrs.update(attributes)
-    return buffer.getvalue()
+    def copy(source, target):
+        target.attrs.update(dict(source.attrs))
+        for key, item in source.items():
+            if isinstance(item, h5py.Group):
+                copy(item, target.create_group(key))
+                continue
+            value = item[()]
+            top = item.name.strip("/").split("/")[0]
+            if value.dtype == np.float32 and top not in skip_groups:
+                value = value.astype(weights_dtype)
+            target.create_dataset(key, data=value)
+            target[key].attrs.update(dict(item.attrs))
+
+    rewritten = io.BytesIO()
+    with h5py.File(io.BytesIO(weights_file), "r") as source, h5py.File(
+        rewritten, "w"
+    ) as target:
+        copy(source, target)
+    return rewritten.getvalue()
 
 
 def _save_without_optimizer_state(model, path, scratch_dir, weights_dtype="float32"):
