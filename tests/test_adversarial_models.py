@@ -26,7 +26,13 @@ def _make(name):
             data_shape=IMAGE_SHAPE, latent_dim=4, hidden_units=(16, 16), seed=1
         ),
         "dcgan": lambda: models.DCGAN(**tiny_conv),
-        "dcgan_ema": lambda: models.DCGAN(**tiny_conv),
+        # The dcgan_mnist preset's discriminator: a hidden dense layer.
+        "dcgan_ema": lambda: models.DCGAN(
+            discriminator=networks.build_dcgan_discriminator(
+                IMAGE_SHAPE, 4, hidden_units=8
+            ),
+            **tiny_conv,
+        ),
         "dcgan_top_k": lambda: models.DCGAN(**tiny_conv),
         "dcgan_mixture": lambda: models.DCGAN(latent_components=3, **tiny_conv),
         "dcgan_spectral_norm": lambda: models.DCGAN(
@@ -108,6 +114,31 @@ def test_distribute(name):
 def test_bad_input(name):
     model = _make(name)
     model_test_case.run_bad_input_test(model, _data(model))
+
+
+@pytest.mark.parametrize("normalization", ["batch", "layer", "spectral", None])
+def test_discriminator_hidden_layer(normalization):
+    plain = networks.build_dcgan_discriminator(IMAGE_SHAPE, 4, normalization=normalization)
+    hidden = networks.build_dcgan_discriminator(
+        IMAGE_SHAPE, 4, normalization=normalization, hidden_units=16, dropout=0.3
+    )
+    images = np.zeros((3, *IMAGE_SHAPE), "float32")
+    assert hidden(images).shape == (3, 1)
+    features = int(np.prod(plain.get_layer(index=-2).output.shape[1:]))
+    normalized = normalization in ("batch", "layer")
+    # features x 16 (+16 biases unless normalized) + the layer's own
+    # normalization (2 x 16 for batch/layer, spectral's u vector) + 16 + 1
+    # for the logit instead of features + 1.
+    extra = {"batch": 2 * 16 + 2 * 16, "layer": 2 * 16, "spectral": 16, None: 0}
+    dense = features * 16 + (0 if normalized else 16)
+    assert hidden.count_params() - plain.count_params() == (
+        dense + extra[normalization] + 16 + 1 - (features + 1)
+    )
+    kinds = [type(layer).__name__ for layer in hidden.layers]
+    head = kinds[kinds.index("Flatten") + 1:]  # The hidden layer, then the logit.
+    assert head.count("LeakyReLU") == head.count("Dropout") == 1
+    with pytest.raises(ValueError, match="hidden_units must be None or a positive int"):
+        networks.build_dcgan_discriminator(IMAGE_SHAPE, 4, hidden_units=0)
 
 
 def test_wgan_clips_every_critic_weight():

@@ -105,12 +105,14 @@ def build_dcgan_discriminator(
     normalization="batch",
     dropout=0.0,
     num_classes=None,
+    hidden_units=None,
     name="discriminator",
 ):
     """Builds the DCGAN discriminator: strided convs, then one logit.
 
     For `image_shape=(28, 28, 1)` and `base_filters=64`:
-    28x28x1 -> 14x14x64 -> 7x7x128 -> logit.
+    28x28x1 -> 14x14x64 -> 7x7x128 -> logit, or with `hidden_units=256`
+    28x28x1 -> 14x14x64 -> 7x7x128 -> 256 -> logit.
 
     Args:
         image_shape: tuple `(height, width, channels)`.
@@ -125,6 +127,10 @@ def build_dcgan_discriminator(
         dropout: float, dropout rate after each stage (0 disables).
         num_classes: int or None. If set, the network takes `[image, label]`
             and sees the label as an extra input channel.
+        hidden_units: int or None. If set, a dense layer of this width
+            (normalized like the convolutions, then LeakyReLU and dropout)
+            comes between the convolutions and the logit, as in the
+            InfoGAN and TF-GAN MNIST discriminators.
         name: str, the model name.
 
     Returns:
@@ -136,6 +142,13 @@ def build_dcgan_discriminator(
             "normalization must be 'batch', 'layer', 'spectral' or None, "
             f"received normalization={normalization!r}."
         )
+    if hidden_units is not None and (
+        not isinstance(hidden_units, int) or isinstance(hidden_units, bool)
+        or hidden_units < 1
+    ):
+        raise ValueError(
+            f"hidden_units must be None or a positive int, received {hidden_units!r}."
+        )
 
     def weighted(layer):
         # Spectral normalization (Miyato et al. 2018) bounds every layer's
@@ -144,6 +157,14 @@ def build_dcgan_discriminator(
             return keras.layers.SpectralNormalization(layer)
         return layer
 
+    def normalize_activate_drop(x, normalize, layer_norm_axes):
+        if normalize and normalization == "batch":
+            x = keras.layers.BatchNormalization(synchronized=True)(x)
+        elif normalize and normalization == "layer":
+            x = keras.layers.LayerNormalization(axis=layer_norm_axes)(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+        return keras.layers.Dropout(dropout)(x) if dropout else x
+
     stages, _ = _num_upsamplings(image_shape)
     inputs, x, _ = data_inputs(image_shape, num_classes, name="image")
     filters = base_filters
@@ -151,14 +172,12 @@ def build_dcgan_discriminator(
         x = weighted(
             keras.layers.Conv2D(filters, kernel_size, strides=2, padding="same")
         )(x)
-        if stage > 0 and normalization == "batch":
-            x = keras.layers.BatchNormalization(synchronized=True)(x)
-        elif stage > 0 and normalization == "layer":
-            x = keras.layers.LayerNormalization(axis=[1, 2, 3])(x)
-        x = keras.layers.LeakyReLU(0.2)(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout)(x)
+        x = normalize_activate_drop(x, stage > 0, [1, 2, 3])
         filters *= 2
     x = keras.layers.Flatten()(x)
+    if hidden_units:
+        normalized = normalization in ("batch", "layer")
+        x = weighted(keras.layers.Dense(hidden_units, use_bias=not normalized))(x)
+        x = normalize_activate_drop(x, True, -1)
     logits = weighted(keras.layers.Dense(1, name="logits"))(x)
     return keras.Model(inputs, logits, name=name)

@@ -66,15 +66,17 @@ import gan_recipe
 PRESET = {
     "model": "dcgan",
     "entry": "dcgan_mnist",
-    "version": 3,
+    "version": 4,
     "description": "28x28 MNIST digits from a DCGAN.",
     "d_normalization": "batch",
+    "d_hidden_units": 256,
     "label_smoothing": 0.1,
     "g_lr": 1e-3,
     "d_lr": 2e-4,
     "beta_1": 0.5,
     "ema": 0.999,
-    "epochs": 21,
+    "epochs": 20,
+    "weights_dtype": "float16",
 }
 
 if __name__ == "__main__":

@@ -60,6 +60,11 @@ PAPERS = {
 
 
 def build_model(args):
+    if args.d_hidden_units is not None and args.model in ("wgan_gp", "infogan"):
+        raise ValueError(
+            f"--d-hidden-units applies to the DCGAN and conditional GAN "
+            f"discriminators, not to --model {args.model}."
+        )
     image_shape = (28, 28, 1)
     common = dict(image_shape=image_shape, latent_dim=args.latent_dim,
                   base_filters=args.base_filters, seed=args.seed,
@@ -75,6 +80,7 @@ def build_model(args):
         discriminator = networks.build_dcgan_discriminator(
             image_shape, args.base_filters, normalization=args.d_normalization,
             dropout=args.d_dropout, num_classes=num_classes,
+            hidden_units=args.d_hidden_units,
         )
         model_class = models.ConditionalGAN if num_classes else models.DCGAN
         model = model_class(discriminator=discriminator, **common)
@@ -288,6 +294,9 @@ def parser(preset):
     p.add_argument("--base-filters", type=int, default=preset.get("base_filters", 64))
     p.add_argument("--d-normalization", default=preset.get("d_normalization", "batch"))
     p.add_argument("--d-dropout", type=float, default=preset.get("d_dropout", 0.0))
+    p.add_argument("--d-hidden-units", type=int, default=preset.get("d_hidden_units"),
+                   help="a dense layer of this width before the discriminator's "
+                   "logit (DCGAN and conditional GAN)")
     p.add_argument("--loss", default=preset.get("loss", "non_saturating"))
     p.add_argument("--label-smoothing", type=float,
                    default=preset.get("label_smoothing", 0.0))
