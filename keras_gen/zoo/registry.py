@@ -239,6 +239,13 @@ def _average_as_generator(model):
     return copy
 
 
+def _check_weights_dtype(weights_dtype):
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ValueError(
+            f"weights_dtype must be one of {WEIGHTS_DTYPES}, received {weights_dtype!r}."
+        )
+
+
 def round_weights(model, weights_dtype):
     """Rounds `model`'s float32 weights in place to `weights_dtype` values.
 
@@ -256,10 +263,7 @@ def round_weights(model, weights_dtype):
         ValueError: for an unknown dtype, or a weight whose values `weights_dtype`
             cannot hold (beyond float16's largest finite value, 65504), named.
     """
-    if weights_dtype not in WEIGHTS_DTYPES:
-        raise ValueError(
-            f"weights_dtype must be one of {WEIGHTS_DTYPES}, received {weights_dtype!r}."
-        )
+    _check_weights_dtype(weights_dtype)
     if weights_dtype == "float32":
         return
     largest = float(np.finfo(weights_dtype).max)
@@ -390,10 +394,7 @@ def save(model, path, metadata, card=None, samples_png=None, overwrite=False,
     """
     path = os.path.abspath(os.fspath(path))
     name = check_name(os.path.basename(path))
-    if weights_dtype not in WEIGHTS_DTYPES:
-        raise ValueError(
-            f"weights_dtype must be one of {WEIGHTS_DTYPES}, received {weights_dtype!r}."
-        )
+    _check_weights_dtype(weights_dtype)
     if weights_dtype != "float32" and optimizer_state:
         raise ValueError(
             f"weights_dtype={weights_dtype!r} needs optimizer_state=False: Adam's "
