@@ -16,9 +16,6 @@ PRESET = {
     "g_lr": 2e-4,
     "model": "conditional_gan",
     "version": 1,
-    # Version 1 predates these settings of the DCGAN preset.
-    "d_hidden_units": None,
-    "weights_dtype": "float32",
     "entry": "cgan_mnist",
     "description": "28x28 MNIST digits of a requested class from a conditional GAN.",
     "epochs": 8,

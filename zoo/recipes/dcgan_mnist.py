@@ -58,6 +58,19 @@ draws the discriminator rates most real (rejection as in Azadi et al.
 0.4): precision 0.570 / 0.626 / 0.700 / 0.782 but score 8.28 / 8.01 /
 7.17 / 5.15 and recall 0.866 / 0.818 / 0.630 / 0.377. None reaches the bar.
 
+A hidden dense layer in the discriminator (`--d-hidden-units 256`: batch
+norm and LeakyReLU, as in the InfoGAN and TF-GAN MNIST discriminators;
+1.6 M more weights) changes the picture, in a run of this preset with it
+(2,000 samples): after 2 epochs FID 33.7, score 8.06, precision 0.631,
+recall 0.808 (without: 68.5, 7.36, 0.469, 0.813), after 4 epochs FID
+19.5, score 8.36, precision 0.707, recall 0.808 (version 3 after 21
+epochs: 23.9, 8.23, 0.573, 0.845 on 10,000). It is not robust yet: two
+more runs from scratch (the recipe with the flag, seeds 0 and 1) collapsed
+in their first epoch (checkerboard samples, discriminator loss 0.79 then
+0.38, FID 1354). The run that works continues (`/work/runs/dcgan_dense`
+on the training machine); version 4 is published when it meets the bar,
+with the preset that reproduces it.
+
     python zoo/recipes/dcgan_mnist.py --out runs/dcgan_mnist --publish
 """
 
@@ -66,17 +79,15 @@ import gan_recipe
 PRESET = {
     "model": "dcgan",
     "entry": "dcgan_mnist",
-    "version": 4,
+    "version": 3,
     "description": "28x28 MNIST digits from a DCGAN.",
     "d_normalization": "batch",
-    "d_hidden_units": 256,
     "label_smoothing": 0.1,
     "g_lr": 1e-3,
     "d_lr": 2e-4,
     "beta_1": 0.5,
     "ema": 0.999,
-    "epochs": 20,
-    "weights_dtype": "float16",
+    "epochs": 21,
 }
 
 if __name__ == "__main__":

@@ -36,10 +36,6 @@ PRESET = {
     **dcgan_mnist.PRESET,
     "model": "infogan",
     "version": 3,
-    # Version 3 predates these settings of the DCGAN preset (InfoGAN's
-    # discriminator has its own head, Q).
-    "d_hidden_units": None,
-    "weights_dtype": "float32",
     "base_filters": 48,
     "entry": "infogan_mnist",
     "description": "28x28 MNIST digits from an InfoGAN whose categorical code names the digit.",
