@@ -143,7 +143,7 @@ def test_ssgan_recipe_trains_resumes_and_publishes(tmp_path):
     # Resume continues the checkpoint; the baseline is reused, not retrained.
     scores_again = ssgan_mnist.main(ssgan_mnist.PRESET, [
         "--epochs", "2", "--resume", "--publish",
-        "--zoo-dir", str(tmp_path / "zoo"), *tiny, *publish_flags,
+        "--zoo-dir", str(tmp_path / "zoo"), *tiny,
     ])
     assert scores_again["epochs"] == 2
     assert scores_again["baseline_test_accuracy"] == scores["baseline_test_accuracy"]
