@@ -129,7 +129,7 @@ def test_discriminator_hidden_layer(normalization):
     # features x 16 (+16 biases unless normalized) + the layer's own
     # normalization (2 x 16 for batch/layer, spectral's u vector) + 16 + 1
     # for the logit instead of features + 1.
-    extra = {"batch": 2 * 16 + 2 * 16, "layer": 2 * 16, "spectral": 16, None: 0}
+    extra = {"batch": 2 * 16, "layer": 2 * 16, "spectral": 16, None: 0}
     dense = features * 16 + (0 if normalized else 16)
     assert hidden.count_params() - plain.count_params() == (
         dense + extra[normalization] + 16 + 1 - (features + 1)
@@ -137,8 +137,28 @@ def test_discriminator_hidden_layer(normalization):
     kinds = [type(layer).__name__ for layer in hidden.layers]
     head = kinds[kinds.index("Flatten") + 1:]  # The hidden layer, then the logit.
     assert head.count("LeakyReLU") == head.count("Dropout") == 1
+    # Per-example normalization of the hidden layer, never batch norm.
+    assert "BatchNormalization" not in head
+    assert head.count("LayerNormalization") == (1 if normalized else 0)
     with pytest.raises(ValueError, match="hidden_units must be None or a positive int"):
         networks.build_dcgan_discriminator(IMAGE_SHAPE, 4, hidden_units=0)
+
+
+def test_discriminator_hidden_layer_sees_what_a_whole_batch_shares():
+    # The discriminator sees real and fake batches separately; a batch of
+    # one repeated image (a collapsed generator) must still get a logit that
+    # depends on the image. Batch norm on the hidden layer zeroed its
+    # features for such a batch, so every collapsed generator looked alike.
+    discriminator = networks.build_dcgan_discriminator(IMAGE_SHAPE, 4, hidden_units=16)
+    rng = np.random.default_rng(0)
+    one, other = rng.uniform(-1, 1, (2, 1, *IMAGE_SHAPE)).astype("float32")
+    logits = [
+        keras.ops.convert_to_numpy(
+            discriminator(np.repeat(image, 8, axis=0), training=True)
+        )
+        for image in (one, other)
+    ]
+    assert np.abs(logits[0] - logits[1]).max() > 1e-3
 
 
 def test_wgan_clips_every_critic_weight():
