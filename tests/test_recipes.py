@@ -128,6 +128,32 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     assert entry.weights_dtype == scores["weights_dtype"] == dtype
 
 
+def test_gan_recipe_builds_the_critic_it_is_asked_for(tmp_path):
+    gan_recipe = _recipe("gan_recipe")
+    wgan_gp_preset = _recipe("wgan_gp_mnist").PRESET
+    tiny = ["--out", str(tmp_path), "--latent-dim", "4", "--base-filters", "4"]
+
+    def build(preset, *flags):
+        return gan_recipe.build_model(gan_recipe.parser(preset).parse_args([*tiny, *flags]))
+
+    model = build(wgan_gp_preset, "--d-hidden-units", "8")
+    assert type(model).__name__ == "WGANGP"
+    critic_layers = [type(layer).__name__ for layer in model.discriminator.layers]
+    # conv, conv, layer norm, then the hidden layer with its own layer norm.
+    assert critic_layers[-5:] == [
+        "Flatten", "Dense", "LayerNormalization", "LeakyReLU", "Dense"
+    ]
+    assert "BatchNormalization" not in critic_layers
+    assert model.discriminator.get_layer("logits").input.shape == (None, 8)
+    # The preset without the flag: the paper's critic, as WGANGP builds it.
+    plain = build(wgan_gp_preset).discriminator
+    assert [type(layer).__name__ for layer in plain.layers][-2:] == ["Flatten", "Dense"]
+    with pytest.raises(ValueError, match="per example"):
+        build(wgan_gp_preset, "--d-normalization", "batch")
+    with pytest.raises(ValueError, match="not to --model infogan"):
+        build(_recipe("infogan_mnist").PRESET, "--d-hidden-units", "8")
+
+
 @pytest.mark.slow
 @needs_mnist
 def test_ssgan_recipe_trains_resumes_and_publishes(tmp_path):

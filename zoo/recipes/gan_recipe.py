@@ -60,19 +60,24 @@ PAPERS = {
 
 
 def build_model(args):
-    if args.d_hidden_units is not None and args.model in ("wgan_gp", "infogan"):
+    if args.d_hidden_units is not None and args.model == "infogan":
         raise ValueError(
-            f"--d-hidden-units applies to the DCGAN and conditional GAN "
-            f"discriminators, not to --model {args.model}."
+            "--d-hidden-units applies to the DCGAN, WGAN-GP and conditional "
+            "GAN discriminators, not to --model infogan (its Q head has one)."
+        )
+    if args.model == "wgan_gp" and args.d_normalization == "batch":
+        raise ValueError(
+            "The WGAN-GP critic cannot use --d-normalization batch: the "
+            "gradient penalty is per example, and batch norm mixes the "
+            "examples of a batch. Use 'layer' (the paper's choice) or "
+            "'spectral'."
         )
     image_shape = (28, 28, 1)
     common = dict(image_shape=image_shape, latent_dim=args.latent_dim,
                   base_filters=args.base_filters, seed=args.seed,
                   latent_components=args.latent_components,
                   latent_component_stddev=args.latent_stddev)
-    if args.model == "wgan_gp":
-        model = models.WGANGP(**common)
-    elif args.model == "infogan":
+    if args.model == "infogan":
         del common["latent_dim"]  # noise 62 + 10 categories + 2 codes
         model = models.InfoGAN(**common)
     else:
@@ -82,7 +87,8 @@ def build_model(args):
             dropout=args.d_dropout, num_classes=num_classes,
             hidden_units=args.d_hidden_units,
         )
-        model_class = models.ConditionalGAN if num_classes else models.DCGAN
+        model_class = {"wgan_gp": models.WGANGP, "conditional_gan":
+                       models.ConditionalGAN, "dcgan": models.DCGAN}[args.model]
         model = model_class(discriminator=discriminator, **common)
     settings = {"generator_ema_decay": args.ema}
     if args.g_top_k is not None:
@@ -296,7 +302,7 @@ def parser(preset):
     p.add_argument("--d-dropout", type=float, default=preset.get("d_dropout", 0.0))
     p.add_argument("--d-hidden-units", type=int, default=preset.get("d_hidden_units"),
                    help="a dense layer of this width before the discriminator's "
-                   "logit (DCGAN and conditional GAN)")
+                   "logit (DCGAN, WGAN-GP and conditional GAN)")
     p.add_argument("--loss", default=preset.get("loss", "non_saturating"))
     p.add_argument("--label-smoothing", type=float,
                    default=preset.get("label_smoothing", 0.0))

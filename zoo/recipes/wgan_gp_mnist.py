@@ -33,6 +33,7 @@ PRESET = {
     "d_lr": 1e-4,
     "beta_1": 0.5,
     "beta_2": 0.9,
+    "d_normalization": "layer",
     "ema": 0.999,
     "base_filters": 32,
     "epochs": 20,
