@@ -12,7 +12,7 @@ import gan_recipe
 # The dcgan_mnist recipe, with labels, and the DCGAN paper's 2e-4 for the
 # generator too (what trained the shipped entry).
 PRESET = {
-    **dcgan_mnist.PRESET,
+    **dcgan_mnist.DCGAN_SETTINGS,
     "g_lr": 2e-4,
     "model": "conditional_gan",
     "version": 1,

@@ -33,7 +33,7 @@ import dcgan_mnist
 import gan_recipe
 
 PRESET = {
-    **dcgan_mnist.PRESET,
+    **dcgan_mnist.DCGAN_SETTINGS,
     "model": "infogan",
     "version": 3,
     "base_filters": 48,
