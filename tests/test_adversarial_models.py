@@ -144,6 +144,35 @@ def test_discriminator_hidden_layer(normalization):
         networks.build_dcgan_discriminator(IMAGE_SHAPE, 4, hidden_units=0)
 
 
+@pytest.mark.parametrize(
+    "hidden_normalization, expected",
+    [("layer", ["LayerNormalization"]), ("batch", ["BatchNormalization"]), (None, [])],
+)
+def test_discriminator_hidden_layer_normalization_can_be_chosen(
+    hidden_normalization, expected
+):
+    discriminator = networks.build_dcgan_discriminator(
+        IMAGE_SHAPE, 4, hidden_units=16, hidden_normalization=hidden_normalization
+    )
+    kinds = [type(layer).__name__ for layer in discriminator.layers]
+    head = kinds[kinds.index("Flatten") + 1:]
+    assert [kind for kind in head if kind.endswith("Normalization")] == expected
+    # A normalized layer needs no bias of its own.
+    dense = discriminator.layers[kinds.index("Flatten") + 1]
+    assert dense.use_bias == (hidden_normalization is None)
+    # Batch and layer norm have the same trainable weights (gamma, beta), so
+    # a layer-normalized discriminator's weights fit the batch-norm one.
+    if hidden_normalization == "batch":
+        layer_normed = networks.build_dcgan_discriminator(IMAGE_SHAPE, 4, hidden_units=16)
+        assert [w.shape for w in discriminator.trainable_weights] == [
+            w.shape for w in layer_normed.trainable_weights
+        ]
+    with pytest.raises(ValueError, match="hidden_normalization must be 'auto'"):
+        networks.build_dcgan_discriminator(
+            IMAGE_SHAPE, 4, hidden_units=16, hidden_normalization="instance"
+        )
+
+
 def test_discriminator_hidden_layer_sees_what_a_whole_batch_shares():
     # The discriminator sees real and fake batches separately; a batch of
     # one repeated image (a collapsed generator) must still get a logit that
@@ -378,3 +407,112 @@ def test_mixture_prior_settings_are_checked():
             models.DCGAN(latent_components=3, latent_component_stddev=bad, **tiny)
     with pytest.raises(ValueError, match="InfoGAN has its own prior"):
         models.InfoGAN(image_shape=IMAGE_SHAPE, base_filters=4, latent_components=3)
+
+
+# Jacobian-based truncation (set_jacobian_truncation).
+
+
+def _linear_gan(weights):
+    """A GAN whose generator is the linear map z -> z @ W + b."""
+    generator = keras.Sequential(
+        [keras.Input((weights.shape[0],)), keras.layers.Dense(weights.shape[1])]
+    )
+    generator.layers[0].set_weights([weights, np.ones(weights.shape[1], "float32")])
+    discriminator = keras.Sequential(
+        [keras.Input((weights.shape[1],)), keras.layers.Dense(1)]
+    )
+    return models.GAN(
+        generator=generator, discriminator=discriminator, latent_dim=weights.shape[0]
+    )
+
+
+def test_jacobian_sq_norms_of_a_linear_generator_by_hand():
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(3, 5)).astype("float32")
+    model = _linear_gan(weights)
+    latent = rng.normal(size=(6, 3)).astype("float32")
+    directions = rng.normal(size=(4, 6, 3)).astype("float32")
+    # J v = v @ W for every latent: the estimate is the mean of ||v_k W||^2.
+    expected = np.mean(np.sum((directions @ weights) ** 2, axis=-1), axis=0)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model.jacobian_sq_norms(latent, directions)),
+        expected, rtol=1e-3,
+    )
+    # Averaged over many directions: ||J||_F^2 = sum of W's squares.
+    many = rng.normal(size=(4000, 1, 3)).astype("float32")
+    estimate = np.mean(np.sum((many @ weights) ** 2, axis=-1))
+    assert abs(estimate / np.sum(weights**2) - 1) < 0.05
+
+
+def _kept_by_hand(model, num_samples, seed):
+    """The truncated sampler's latents, recomputed round by round."""
+    chunk = min(
+        math.ceil(num_samples / model.truncation_keep) + 16, model.truncation_chunk_size
+    )
+    kept, rounds = [], 0
+    while sum(len(k) for k in kept) < num_samples:
+        latent, directions = model._truncation_candidates(seed, rounds, chunk)
+        norms = keras.ops.convert_to_numpy(model.jacobian_sq_norms(latent, directions))
+        kept.append(keras.ops.convert_to_numpy(latent)[norms <= model.truncation_threshold])
+        rounds += 1
+    return np.concatenate(kept)[:num_samples], rounds
+
+
+@pytest.mark.parametrize("chunk_size", [4096, 32])
+def test_jacobian_truncation_keeps_the_smooth_share_of_the_prior(chunk_size):
+    model = _make("dcgan_ema")
+    model.truncation_chunk_size = chunk_size
+    untruncated = model.generate(100, seed=3)
+    threshold = model.set_jacobian_truncation(0.5, num_latents=2000)
+    assert threshold == model.truncation_threshold > 0
+    # Fresh prior draws pass at the rate asked for.
+    with model.sampling_weights():
+        latent, directions = model._truncation_candidates(11, 0, 2000)
+        norms = keras.ops.convert_to_numpy(model.jacobian_sq_norms(latent, directions))
+        expected_latent, rounds = _kept_by_hand(model, 100, 3)
+    assert abs((norms <= threshold).mean() - 0.5) < 0.05
+    assert rounds > 1 if chunk_size == 32 else rounds >= 1
+    # generate() decodes exactly the latents that pass, in the order drawn.
+    with model.sampling_weights():
+        expected = keras.ops.convert_to_numpy(
+            model.generator(expected_latent, training=False)
+        )
+    samples = model.generate(100, seed=3)
+    assert samples.shape == (100, *IMAGE_SHAPE)
+    np.testing.assert_allclose(samples, expected, atol=1e-5)
+    np.testing.assert_array_equal(samples, model.generate(100, seed=3))
+    assert not np.allclose(samples, untruncated)
+    # The model's own seed generator: a new draw on every call.
+    assert not np.allclose(model.generate(4), model.generate(4))
+    # Off again: the prior's samples.
+    assert model.set_jacobian_truncation(None) is None
+    np.testing.assert_allclose(model.generate(100, seed=3), untruncated, atol=1e-6)
+
+
+def test_jacobian_truncation_is_saved_and_checked(tmp_path):
+    model = _make("dcgan")
+    model.set_jacobian_truncation(0.7, num_latents=500)
+    model.save(tmp_path / "truncated.keras")
+    restored = keras.saving.load_model(tmp_path / "truncated.keras")
+    assert restored.truncation_keep == 0.7
+    assert restored.truncation_threshold == model.truncation_threshold
+    np.testing.assert_allclose(
+        restored.generate(20, seed=1), model.generate(20, seed=1), atol=1e-6
+    )
+    # A model saved before the setting existed samples the whole prior.
+    config = _make("dcgan").get_config()
+    for key in ("truncation_keep", "truncation_threshold"):
+        config.pop(key)
+    assert models.DCGAN.from_config(config).truncation_keep is None
+    # A threshold that (almost) nothing passes: a clear error, not a hang.
+    model._set_truncation(0.7, 1e-12)
+    with pytest.raises(Exception, match="far fewer latents passed the threshold"):
+        model.generate(8, seed=0)
+    for bad in (0.0, 1.0, 1.5, "0.5"):
+        with pytest.raises(ValueError, match=r"truncation_keep must be in \(0, 1\)"):
+            model.set_jacobian_truncation(bad, num_latents=10)
+    with pytest.raises(ValueError, match="go together"):
+        models.DCGAN(image_shape=IMAGE_SHAPE, latent_dim=4, base_filters=4,
+                     truncation_keep=0.5)
+    with pytest.raises(ValueError, match="for unconditional models"):
+        _make("conditional_gan").set_jacobian_truncation(0.5, num_latents=10)

@@ -85,10 +85,15 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     # The WGAN-GP with a Gaussian mixture latent prior.
     mixture = ["--latent-components", "10", "--latent-stddev", "0.5"]
     mixture = mixture if recipe == "wgan_gp_mnist" else []
+    # The DCGAN preset fine-tunes with a batch-normalized hidden layer; its
+    # first stage has layer norm there.
+    first_stage = (
+        ["--d-hidden-normalization", "layer"] if recipe == "dcgan_mnist" else []
+    )
     scores = gan_recipe.main(module.PRESET, [
         "--out", str(tmp_path), "--data-dir", MNIST_DIR, "--epochs", "2",
         "--steps-per-epoch", "5", "--eval-every", "2", "--eval-samples", "200",
-        "--latent-dim", "16", "--base-filters", "8", *mixture,
+        "--latent-dim", "16", "--base-filters", "8", *mixture, *first_stage,
     ])
     assert scores["epochs"] == 2 and scores["fid"] > 0
     if recipe == "cgan_mnist":
@@ -126,6 +131,27 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     entry = zoo.get_entry(str(tmp_path / "zoo" / module.PRESET["entry"]))
     assert entry.metrics["fid"] == scores["fid"] and entry.optimizer_state is False
     assert entry.weights_dtype == scores["weights_dtype"] == dtype
+    truncated = module.PRESET.get("truncation_keep")
+    assert scores["truncation_keep"] == truncated
+    assert zoo.load(str(tmp_path / "zoo" / module.PRESET["entry"])).truncation_keep == truncated
+    if recipe == "dcgan_mnist":
+        # The second stage: the first stage's networks, fine-tuned with the
+        # preset's batch-normalized hidden layer, published truncated.
+        fine = tmp_path / "fine"
+        scores = gan_recipe.main(module.PRESET, [
+            "--out", str(fine), "--data-dir", MNIST_DIR, "--epochs", "1",
+            "--steps-per-epoch", "5", "--eval-samples", "200",
+            "--latent-dim", "16", "--base-filters", "8",
+            "--init-from", str(tmp_path), "--publish", "--zoo-dir", str(fine / "zoo"),
+        ])
+        assert scores["init_from"] == str(tmp_path) and scores["init_from_epochs"] == 3
+        entry_dir = fine / "zoo" / "dcgan_mnist"
+        model = zoo.load(str(entry_dir))
+        assert "BatchNormalization" in [
+            type(layer).__name__ for layer in model.discriminator.layers[-4:]
+        ]
+        assert model.truncation_keep == 0.8 and model.truncation_threshold > 0
+        assert "3 (" in (entry_dir / "card.md").read_text()
 
 
 def test_gan_recipe_builds_the_critic_it_is_asked_for(tmp_path):
@@ -152,6 +178,63 @@ def test_gan_recipe_builds_the_critic_it_is_asked_for(tmp_path):
         build(wgan_gp_preset, "--d-normalization", "batch")
     with pytest.raises(ValueError, match="not to --model infogan"):
         build(_recipe("infogan_mnist").PRESET, "--d-hidden-units", "8")
+
+
+def test_gan_recipe_init_from_starts_from_a_trained_gan(tmp_path):
+    gan_recipe = _recipe("gan_recipe")
+    preset = _recipe("dcgan_mnist").PRESET
+    tiny = ["--latent-dim", "4", "--base-filters", "4", "--d-hidden-units", "8"]
+
+    def build(*flags):
+        args = gan_recipe.parser(preset).parse_args(["--out", str(tmp_path), *tiny, *flags])
+        return gan_recipe.build_model(args)
+
+    source = build("--d-hidden-normalization", "layer")
+    # The generator's moving average differs from its weights, as after
+    # training: the copy must start from the average (what it samples with).
+    for average in source.generator_average:
+        average.assign(average + 0.5)
+    run = tmp_path / "run"
+    run.mkdir()
+    source.save(run / "model.keras")
+
+    model = build("--init-from", str(run), "--d-hidden-normalization", "batch")
+    for copied, average in zip(model.generator.weights, source.generator_average):
+        np.testing.assert_array_equal(copied.numpy(), average.numpy())
+    # Its own moving average starts from the copied weights.
+    for copied, average in zip(model.generator.weights, model.generator_average):
+        np.testing.assert_array_equal(copied.numpy(), average.numpy())
+    kinds = [type(layer).__name__ for layer in model.discriminator.layers]
+    assert kinds[-4:] == ["Dense", "BatchNormalization", "LeakyReLU", "Dense"]
+    layer_norm = source.discriminator.layers[-3]
+    batch_norm = model.discriminator.layers[-3]
+    np.testing.assert_array_equal(batch_norm.gamma.numpy(), layer_norm.gamma.numpy())
+    np.testing.assert_array_equal(batch_norm.beta.numpy(), layer_norm.beta.numpy())
+    np.testing.assert_array_equal(batch_norm.moving_variance.numpy(), np.ones(8))
+    for old, new in zip(source.discriminator.layers[:-3], model.discriminator.layers[:-3]):
+        for a, b in zip(old.weights, new.weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # Fresh optimizers.
+    assert int(model.d_optimizer.iterations.numpy()) == 0
+
+    with pytest.raises(ValueError, match="does not match the source's"):
+        build("--init-from", str(run), "--d-hidden-units", "16")
+    with pytest.raises(ValueError, match="the source's generator has weights"):
+        build("--init-from", str(run), "--latent-dim", "5")
+    with pytest.raises(ValueError, match="6 layers with weights, this model's 4"):
+        # The WGAN-GP preset's critic has no hidden layer.
+        gan_recipe.build_model(gan_recipe.parser(_recipe("wgan_gp_mnist").PRESET).parse_args(
+            ["--out", str(tmp_path), "--latent-dim", "4", "--base-filters", "4",
+             "--init-from", str(run)]))
+    with pytest.raises(ValueError, match="is for fine-tuning"):
+        build("--d-hidden-normalization", "batch")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="expected a zoo entry or a training run"):
+        build("--init-from", str(empty))
+    with pytest.raises(ValueError, match="--d-hidden-normalization batch"):
+        gan_recipe.build_model(gan_recipe.parser(_recipe("wgan_gp_mnist").PRESET).parse_args(
+            ["--out", str(tmp_path), *tiny, "--d-hidden-normalization", "batch"]))
 
 
 @pytest.mark.slow

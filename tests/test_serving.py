@@ -49,6 +49,12 @@ def _realnvp(dequantization="uniform"):
     return model
 
 
+def _truncated_dcgan():
+    model = models.DCGAN(image_shape=(8, 8, 1), latent_dim=4, base_filters=4, seed=0)
+    model.set_jacobian_truncation(0.5, num_latents=500)
+    return model
+
+
 MODELS = {
     "dcgan": lambda: models.DCGAN(
         image_shape=(8, 8, 1), latent_dim=4, base_filters=4, seed=0
@@ -58,6 +64,8 @@ MODELS = {
         image_shape=(8, 8, 1), latent_dim=4, base_filters=4, seed=0,
         latent_components=3,
     ),
+    # Its `sample` must run the truncated sampler of generate() in the graph.
+    "dcgan_truncated": _truncated_dcgan,
     "conditional_gan": lambda: models.ConditionalGAN(
         image_shape=(8, 8, 1), num_classes=NUM_CLASSES, latent_dim=4,
         base_filters=4, seed=0,

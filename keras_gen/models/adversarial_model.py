@@ -59,11 +59,23 @@ class AdversarialModel(GenerativeModel):
             GM-GAN paper's knob): smaller sigma keeps samples nearer their
             component's mean. `generate` and the serving export use its
             current value.
+        truncation_keep: None, or a float in (0, 1): with
+            `truncation_threshold`, the Jacobian-based truncation that
+            `set_jacobian_truncation` fits (saved with the model; set it
+            with that method rather than by hand).
+        truncation_threshold: None, or the float threshold on the
+            estimated ||J_G(z)||_F^2 that goes with `truncation_keep`.
         seed: int or None, seeds the model's noise.
         **kwargs: passed to `keras.Model` (e.g. `name`).
     """
 
     compile_defaults = {"d_steps": 1}
+    # Jacobian-based truncation (`set_jacobian_truncation`): random
+    # directions per latent, finite-difference step, and the most latent
+    # vectors scored at once (bounds the memory of a large request).
+    truncation_directions = 4
+    truncation_step = 1e-2
+    truncation_chunk_size = 4096
     _networks = ("generator", "discriminator")
 
     def __init__(
@@ -74,6 +86,8 @@ class AdversarialModel(GenerativeModel):
         num_classes=None,
         latent_components=None,
         latent_component_stddev=1.0,
+        truncation_keep=None,
+        truncation_threshold=None,
         seed=None,
         **kwargs,
     ):
@@ -103,6 +117,7 @@ class AdversarialModel(GenerativeModel):
         )
         self.generator = generator
         self.discriminator = discriminator
+        self._set_truncation(truncation_keep, truncation_threshold)
         latent_shape = (None, latent_dim)
         self.data_shape = static_output_shape(
             generator,
@@ -119,8 +134,200 @@ class AdversarialModel(GenerativeModel):
         config.update(
             latent_components=self.latent_components,
             latent_component_stddev=self.latent_component_stddev,
+            truncation_keep=self.truncation_keep,
+            truncation_threshold=self.truncation_threshold,
         )
         return config
+
+    # ------------------------------------------------------------------
+    # Jacobian-based truncation (Tanielian et al. 2020).
+    # ------------------------------------------------------------------
+
+    def _set_truncation(self, keep, threshold):
+        self._check_truncation(keep, threshold)
+        self.truncation_keep = None if keep is None else float(keep)
+        self.truncation_threshold = None if threshold is None else float(threshold)
+
+    def _check_truncation(self, keep, threshold):
+        if (keep is None) != (threshold is None):
+            raise ValueError(
+                "truncation_keep and truncation_threshold go together (both "
+                f"None, or both set); received {keep!r} and {threshold!r}. "
+                "Use set_jacobian_truncation(keep)."
+            )
+        if keep is not None:
+            if not isinstance(keep, (int, float, np.number)) or not 0.0 < keep < 1.0:
+                raise ValueError(f"truncation_keep must be in (0, 1), received {keep!r}.")
+            if self.is_conditional:
+                raise ValueError(
+                    f"Jacobian-based truncation is for unconditional models; "
+                    f"{type(self).__name__} is conditional (the truncated region "
+                    "would depend on the label)."
+                )
+            if not isinstance(threshold, (int, float, np.number)) or not threshold > 0:
+                raise ValueError(
+                    f"truncation_threshold must be a float > 0, received {threshold!r}."
+                )
+
+    def jacobian_sq_norms(self, latent, directions):
+        """Estimates ||J_G(z)||_F^2, the generator's Jacobian, per latent.
+
+        (1 / K) sum_k ||G(z + h v_k) - G(z)||^2 / h^2 for the K directions
+        v_k ~ N(0, I) given (E ||J v||^2 = ||J||_F^2), with h =
+        `truncation_step`: forward differences of the generator in
+        inference mode, with the weights it holds (call it inside
+        `sampling_weights()` to score what `generate` samples with).
+        Traceable.
+
+        Args:
+            latent: float32 `(batch, latent_dim)`.
+            directions: float32 `(K, batch, latent_dim)`.
+
+        Returns:
+            float32 `(batch,)`.
+        """
+        latent = ops.convert_to_tensor(latent, "float32")
+        step = self.truncation_step
+
+        def images(z):
+            out = ops.cast(self.generator(z, training=False), "float32")
+            return ops.reshape(out, (ops.shape(out)[0], -1))
+
+        base = images(latent)
+        total = ops.zeros(ops.shape(latent)[:1], "float32")
+        for k in range(directions.shape[0]):
+            moved = images(latent + step * directions[k])
+            total = total + ops.sum(ops.square(moved - base), axis=1)
+        return total / (directions.shape[0] * step**2)
+
+    def _truncation_candidates(self, seed, round_index, size):
+        """The latents and directions of one round of the truncated sampler:
+        N(0, I) noise from the stateless seed `[seed, 2 * round]` (round 0
+        draws the noise the untruncated `generate` draws) mapped through
+        `latent_from_noise`, and K directions from `[seed, 2 * round + 1]`."""
+        noise = tf.random.stateless_normal(
+            tf.stack([size, self.latent_dim]), seed=tf.stack([seed, 2 * round_index])
+        )
+        directions = tf.random.stateless_normal(
+            tf.stack([self.truncation_directions, size, self.latent_dim]),
+            seed=tf.stack([seed, 2 * round_index + 1]),
+        )
+        return tf.cast(self.latent_from_noise(noise), tf.float32), directions
+
+    def set_jacobian_truncation(self, keep, num_latents=20_000, seed=0):
+        """Samples only where the generator is smooth: Jacobian-based truncation.
+
+        A continuous generator maps the connected N(0, I) prior onto a
+        connected set, so it must put some samples between the data's
+        disconnected modes (digit classes); those samples sit where the
+        generator's Jacobian is large (Tanielian et al. 2020, "Learning
+        disconnected manifolds: a no GAN's land"). This sets the threshold
+        tau to the `keep` quantile of the estimated ||J_G(z)||_F^2
+        (`jacobian_sq_norms`) over `num_latents` prior draws; from then on
+        `generate` and the serving export's `sample` draw latent vectors
+        from the prior and keep those whose estimate is at most tau (a
+        share `keep` of them), so every sample is a draw from the prior
+        restricted to that region, whatever the number requested. Training
+        does not use it; fit it again after more training.
+
+        Args:
+            keep: float in (0, 1), the share of prior draws kept; None
+                switches the truncation off.
+            num_latents: int, prior draws the quantile is estimated from.
+            seed: int, seeds those draws.
+
+        Returns:
+            The threshold tau (a float), or None.
+        """
+        if keep is None:
+            self._set_truncation(None, None)
+            return None
+        self._check_truncation(keep, 1.0)  # keep and the model, before the work.
+        norms = []
+        with self.sampling_weights():
+            for index, start in enumerate(range(0, num_latents, self.truncation_chunk_size)):
+                size = min(self.truncation_chunk_size, num_latents - start)
+                # Negative seeds: never the streams `generate` draws from.
+                latent, directions = self._truncation_candidates(-1 - seed, index, size)
+                norms.append(ops.convert_to_numpy(self.jacobian_sq_norms(latent, directions)))
+        threshold = float(np.quantile(np.concatenate(norms), keep))
+        self._set_truncation(keep, threshold)
+        return threshold
+
+    def truncated_latent(self, num_samples, seed, keep=None, threshold=None):
+        """`num_samples` latent vectors from the Jacobian-truncated prior.
+
+        Rounds of `min(ceil(num_samples / keep) + 16, truncation_chunk_size)`
+        candidates (`_truncation_candidates`), each kept when its
+        `jacobian_sq_norms` is at most the threshold, in the order drawn,
+        until `num_samples` are kept. Traceable (the serving export's
+        `sample` runs it in the graph); `generate` runs it as a
+        `tf.function`. Fails if far fewer candidates pass than `keep`
+        says (a threshold fitted to other weights).
+
+        Args:
+            num_samples: int32 scalar.
+            seed: int32 scalar.
+            keep, threshold: default to the model's truncation settings.
+
+        Returns:
+            float32 `(num_samples, latent_dim)`.
+        """
+        keep = self.truncation_keep if keep is None else keep
+        threshold = self.truncation_threshold if threshold is None else threshold
+        num_samples = tf.convert_to_tensor(num_samples, tf.int32)
+        seed = tf.convert_to_tensor(seed, tf.int32)
+        keep = tf.cast(keep, tf.float32)
+        chunk = tf.minimum(
+            tf.cast(tf.math.ceil(tf.cast(num_samples, tf.float32) / keep), tf.int32) + 16,
+            self.truncation_chunk_size,
+        )
+        expected_rounds = tf.cast(tf.math.ceil(
+            tf.cast(num_samples, tf.float32) / (tf.cast(chunk, tf.float32) * keep)
+        ), tf.int32)
+        max_rounds = 4 * expected_rounds + 4
+
+        def body(round_index, kept):
+            latent, directions = self._truncation_candidates(seed, round_index, chunk)
+            passed = self.jacobian_sq_norms(latent, directions) <= threshold
+            return round_index + 1, tf.concat([kept, tf.boolean_mask(latent, passed)], 0)
+
+        rounds, kept = tf.while_loop(
+            lambda round_index, kept: tf.logical_and(
+                tf.shape(kept)[0] < num_samples, round_index < max_rounds
+            ),
+            body,
+            [tf.constant(0), tf.zeros([0, self.latent_dim], tf.float32)],
+            shape_invariants=[tf.TensorShape([]), tf.TensorShape([None, self.latent_dim])],
+        )
+        check = tf.debugging.assert_greater_equal(
+            tf.shape(kept)[0], num_samples,
+            message="Jacobian-based truncation: far fewer latents passed the "
+            "threshold than truncation_keep says; the threshold was fitted to "
+            "other weights. Call set_jacobian_truncation(keep) again.",
+        )
+        with tf.control_dependencies([check]):
+            return tf.identity(kept[:num_samples])
+
+    def generation_latent(self, num_samples, seed):
+        """The latents `generate` decodes: the prior's, or the truncated
+        prior's (`set_jacobian_truncation`), drawn inside
+        `sampling_weights()`."""
+        if self.truncation_keep is None:
+            return super().generation_latent(num_samples, seed)
+        if seed is None:
+            seed = int(ops.convert_to_numpy(keras.random.randint(
+                (), 0, 2**31 - 1, seed=self.seed_generator
+            )))
+        if not hasattr(self, "_truncated_latent_function"):
+            self._truncated_latent_function = tf.function(
+                self.truncated_latent,
+                input_signature=[tf.TensorSpec([], tf.int32)] * 2
+                + [tf.TensorSpec([], tf.float32)] * 2,
+            )
+        return self._truncated_latent_function(
+            int(num_samples), int(seed), self.truncation_keep, self.truncation_threshold
+        ).numpy()
 
     # ------------------------------------------------------------------
     # Compile: two optimizers and the algorithm's settings.

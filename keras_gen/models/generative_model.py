@@ -241,12 +241,9 @@ class GenerativeModel(keras.Model):
                 f"num_samples must be a positive int, received {num_samples!r}."
             )
         labels = self._labels_for_generate(labels, int(num_samples))
-        latent = self.latent_from_noise(keras.random.normal(
-            (int(num_samples), self.latent_dim),
-            seed=self.seed_generator if seed is None else int(seed),
-        ))
         outputs = []
         with self.sampling_weights():
+            latent = self.generation_latent(int(num_samples), seed)
             for start in range(0, int(num_samples), batch_size):
                 batch_labels = (
                     None if labels is None else labels[start : start + batch_size]
@@ -255,6 +252,15 @@ class GenerativeModel(keras.Model):
                     self._decode_batch(latent[start : start + batch_size], batch_labels)
                 )
         return np.concatenate(outputs).astype("float32")
+
+    def generation_latent(self, num_samples, seed):
+        """The latent vectors `generate` decodes: N(0, I) noise (from `seed`,
+        or the model's seed generator when None) through `latent_from_noise`.
+        Called inside `sampling_weights()`."""
+        return self.latent_from_noise(keras.random.normal(
+            (num_samples, self.latent_dim),
+            seed=self.seed_generator if seed is None else int(seed),
+        ))
 
     def latent_from_noise(self, noise):
         """Maps z ~ N(0, I), shape `(batch, latent_dim)`, to the prior's samples.

@@ -375,6 +375,9 @@ def _endpoints(model):
 
     def draw_latent(num_samples, seed):
         num_samples = _checked_num_samples(num_samples)
+        if getattr(model, "truncation_keep", None) is not None:
+            # Jacobian-based truncation, as `generate` draws it.
+            return model.truncated_latent(num_samples, seed)
         noise = tf.random.stateless_normal(
             tf.stack([num_samples, latent_dim]), seed=tf.stack([seed, 0])
         )

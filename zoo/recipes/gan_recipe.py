@@ -32,6 +32,7 @@ from recipe_common import DEFAULT_DATA_DIR
 from recipe_common import add_weights_dtype_argument
 from recipe_common import card_notes
 from recipe_common import ROOT
+from recipe_common import add_train_seconds
 from recipe_common import fit_checkpointed
 from recipe_common import publish_entry
 from recipe_common import read_train_seconds
@@ -65,12 +66,21 @@ def build_model(args):
             "--d-hidden-units applies to the DCGAN, WGAN-GP and conditional "
             "GAN discriminators, not to --model infogan (its Q head has one)."
         )
-    if args.model == "wgan_gp" and args.d_normalization == "batch":
+    for flag, value in (("--d-normalization", args.d_normalization),
+                        ("--d-hidden-normalization", args.d_hidden_normalization)):
+        if args.model == "wgan_gp" and value == "batch":
+            raise ValueError(
+                f"The WGAN-GP critic cannot use {flag} batch: the gradient "
+                "penalty is per example, and batch norm mixes the examples "
+                "of a batch. Use 'layer' (the paper's choice) or 'spectral'."
+            )
+    if args.d_hidden_normalization == "batch" and not args.init_from:
         raise ValueError(
-            "The WGAN-GP critic cannot use --d-normalization batch: the "
-            "gradient penalty is per example, and batch norm mixes the "
-            "examples of a batch. Use 'layer' (the paper's choice) or "
-            "'spectral'."
+            "--d-hidden-normalization batch is for fine-tuning: trained from "
+            "scratch, batch norm on the hidden layer let the generator "
+            "collapse (3 of 4 runs, see dcgan_mnist.py). Train with "
+            "--d-hidden-normalization layer first, then continue from that "
+            "run with --init-from RUN_DIR --d-hidden-normalization batch."
         )
     image_shape = (28, 28, 1)
     common = dict(image_shape=image_shape, latent_dim=args.latent_dim,
@@ -86,10 +96,18 @@ def build_model(args):
             image_shape, args.base_filters, normalization=args.d_normalization,
             dropout=args.d_dropout, num_classes=num_classes,
             hidden_units=args.d_hidden_units,
+            hidden_normalization=(
+                None if args.d_hidden_normalization == "none"
+                else args.d_hidden_normalization
+            ),
         )
         model_class = {"wgan_gp": models.WGANGP, "conditional_gan":
                        models.ConditionalGAN, "dcgan": models.DCGAN}[args.model]
         model = model_class(discriminator=discriminator, **common)
+    if args.init_from:
+        # Before compile, so the generator's moving average starts from the
+        # copied weights.
+        copy_network_weights(load_init_source(args.init_from), model)
     settings = {"generator_ema_decay": args.ema}
     if args.g_top_k is not None:
         settings["generator_top_k"] = args.g_top_k
@@ -103,10 +121,103 @@ def build_model(args):
     return model
 
 
-def train(args):
-    model, epochs_done = resume_or_build(
-        args.out, args.resume, args.seed, lambda: build_model(args)
+def _is_run_directory(init_from):
+    return os.path.isdir(init_from) and not os.path.exists(
+        os.path.join(init_from, "entry.json")
     )
+
+
+def load_init_source(init_from):
+    """The trained GAN `--init-from` names: a zoo entry (name or directory)
+    or a training run's directory (its checkpoint `model.keras`)."""
+    if not _is_run_directory(init_from):
+        return keras_gen.zoo.load(init_from)
+    checkpoint = os.path.join(init_from, callbacks.AtomicCheckpoint.MODEL_FILE)
+    if not os.path.exists(checkpoint):
+        raise FileNotFoundError(
+            f"--init-from {init_from}: expected a zoo entry or a training "
+            f"run's directory with {callbacks.AtomicCheckpoint.MODEL_FILE}."
+        )
+    return keras.saving.load_model(checkpoint)
+
+
+def init_source_record(init_from):
+    """What the card and scores say of the `--init-from` model: where it
+    came from, its epochs and training seconds."""
+    if _is_run_directory(init_from):
+        return {
+            "source": init_from,
+            "epochs": callbacks.AtomicCheckpoint.epochs_done(init_from),
+            "train_seconds": read_train_seconds(init_from),
+        }
+    entry = keras_gen.zoo.get_entry(init_from)
+    return {
+        "source": f"{entry.name} version {entry.version}",
+        "epochs": entry.metrics.get("epochs"),
+        "train_seconds": entry.metrics.get("train_seconds"),
+    }
+
+
+def copy_network_weights(source, model):
+    """Starts `model`'s networks from a trained GAN's.
+
+    The generator gets the weights `source` samples with (its moving
+    average, if it has one: a zoo entry stores only that). The
+    discriminator's layers are matched in order; a layer norm's gamma and
+    beta go to a batch norm in its place (`--d-hidden-normalization batch`
+    on a discriminator trained with layer norm), whose moving statistics
+    start afresh. Anything else that differs is an error naming the layer.
+    """
+    with source.sampling_weights():
+        generator_weights = source.generator.get_weights()
+    expected = [tuple(w.shape) for w in model.generator.weights]
+    if [w.shape for w in generator_weights] != expected:
+        raise ValueError(
+            "--init-from: the source's generator has weights of shapes "
+            f"{[w.shape for w in generator_weights]}, this model's {expected}; "
+            "build the source's architecture (--latent-dim, --base-filters)."
+        )
+    model.generator.set_weights(generator_weights)
+    olds, news = (
+        [layer for layer in network.layers if layer.weights]
+        for network in (source.discriminator, model.discriminator)
+    )
+    if len(olds) != len(news):
+        raise ValueError(
+            f"--init-from: the source's discriminator has {len(olds)} layers "
+            f"with weights, this model's {len(news)}; build the source's "
+            "architecture."
+        )
+    for old, new in zip(olds, news):
+        old_weights, new_weights = old.get_weights(), new.get_weights()
+        old_shapes = [w.shape for w in old_weights]
+        new_shapes = [w.shape for w in new_weights]
+        if old_shapes == new_shapes:
+            new.set_weights(old_weights)
+        elif (isinstance(old, keras.layers.LayerNormalization)
+              and isinstance(new, keras.layers.BatchNormalization)
+              and old_shapes == new_shapes[:2]):
+            new.set_weights(old_weights + new_weights[2:])
+        else:
+            raise ValueError(
+                f"--init-from: the discriminator's layer {new.name!r} "
+                f"({type(new).__name__}, weights {new_shapes}) does not match "
+                f"the source's {old.name!r} ({type(old).__name__}, "
+                f"{old_shapes}); build the source's architecture."
+            )
+
+
+def train(args):
+    def build():
+        model = build_model(args)
+        if args.init_from:
+            # The earlier run's training time counts towards this model's.
+            earlier = init_source_record(args.init_from)
+            add_train_seconds(args.out, earlier["train_seconds"] or 0.0)
+            print(f"fine-tuning the networks of {earlier['source']}")
+        return model
+
+    model, epochs_done = resume_or_build(args.out, args.resume, args.seed, build)
     if args.g_top_k is not None and model.generator_top_k != args.g_top_k:
         model = with_generator_top_k(model, args.g_top_k)
         print(f"epochs {epochs_done + 1}-{args.epochs}: top-k generator "
@@ -182,12 +293,19 @@ def _saved_scores(args, epochs):
         scores.get("epochs") == epochs
         and scores.get("num_samples") == args.eval_samples
         and scores.get("weights_dtype", "float32") == args.weights_dtype
+        and scores.get("truncation_keep") == args.truncation_keep
     )
     return scores if same else None
 
 
 def score_and_publish(model, args):
     epochs = callbacks.AtomicCheckpoint.epochs_done(args.out)
+    if args.truncation_keep is not None:
+        # Fitted to the weights as stored (rounded already), and saved with
+        # the entry: its `generate` and serving `sample` use it.
+        threshold = model.set_jacobian_truncation(args.truncation_keep)
+        print(f"Jacobian-based truncation: keep {args.truncation_keep}, "
+              f"threshold {threshold:.6g}")
     scores = _saved_scores(args, epochs)
     if scores is None:
         scores = metrics.evaluate(
@@ -197,7 +315,12 @@ def score_and_publish(model, args):
             scores.update(infogan_code_accuracy(model, args))
         scores["train_seconds"] = read_train_seconds(args.out)
         scores["epochs"] = epochs
+        if args.init_from:
+            earlier = init_source_record(args.init_from)
+            scores["init_from"] = earlier["source"]
+            scores["init_from_epochs"] = earlier["epochs"]
         scores["weights_dtype"] = args.weights_dtype
+        scores["truncation_keep"] = args.truncation_keep
         with open(os.path.join(args.out, "scores.json"), "w") as f:
             json.dump(scores, f, indent=2)
     print(json.dumps(scores, indent=2))
@@ -212,7 +335,7 @@ def score_and_publish(model, args):
                 "metrics": scores,
                 "description": args.description,
                 "notes": card_notes(
-                    args.entry, args.out, epochs,
+                    args.entry, args.out, epochs_text(epochs, scores),
                     extra="\n\n".join(
                         ([CODE_NOTE] if isinstance(model, models.InfoGAN) else [])
                         + [CALIBRATION_NOTE, QUALITY_BARS]
@@ -223,6 +346,14 @@ def score_and_publish(model, args):
             weights_dtype=args.weights_dtype,
         )
     return scores
+
+
+def epochs_text(epochs, scores):
+    """"21", or "21 + 6 fine-tuning" for a run started `--init-from`."""
+    if not scores.get("init_from"):
+        return epochs
+    return (f"{scores['init_from_epochs']} ({scores['init_from']}) + {epochs} "
+            "fine-tuning")
 
 
 def infogan_code_accuracy(model, args, num_samples=10_000):
@@ -303,6 +434,20 @@ def parser(preset):
     p.add_argument("--d-hidden-units", type=int, default=preset.get("d_hidden_units"),
                    help="a dense layer of this width before the discriminator's "
                    "logit (DCGAN, WGAN-GP and conditional GAN)")
+    p.add_argument("--d-hidden-normalization",
+                   default=preset.get("d_hidden_normalization", "auto"),
+                   choices=["auto", "layer", "batch", "none"],
+                   help="of the hidden layer (auto: layer norm under batch or "
+                        "layer norm); batch is for fine-tuning (--init-from)")
+    p.add_argument("--init-from", default=preset.get("init_from"),
+                   metavar="ENTRY_OR_RUN",
+                   help="start from a trained GAN's networks: a zoo entry "
+                        "(name or directory) or a training run's directory; "
+                        "fresh optimizers")
+    p.add_argument("--truncation-keep", type=float,
+                   default=preset.get("truncation_keep"),
+                   help="score and publish with Jacobian-based truncation "
+                        "keeping this share of the prior (set_jacobian_truncation)")
     p.add_argument("--loss", default=preset.get("loss", "non_saturating"))
     p.add_argument("--label-smoothing", type=float,
                    default=preset.get("label_smoothing", 0.0))
