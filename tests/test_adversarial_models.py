@@ -516,3 +516,20 @@ def test_jacobian_truncation_is_saved_and_checked(tmp_path):
                      truncation_keep=0.5)
     with pytest.raises(ValueError, match="for unconditional models"):
         _make("conditional_gan").set_jacobian_truncation(0.5, num_latents=10)
+
+
+def test_wgan_gp_warns_of_a_batch_normalized_critic():
+    tiny = dict(image_shape=IMAGE_SHAPE, latent_dim=4, base_filters=4)
+    critic = networks.build_dcgan_discriminator(
+        IMAGE_SHAPE, 4, hidden_units=8, hidden_normalization="batch"
+    )
+    # Nested inside another model, too.
+    wrapped = keras.Sequential([keras.Input(IMAGE_SHAPE), critic])
+    for discriminator in (critic, wrapped):
+        with pytest.warns(UserWarning, match="gradient penalty is per example"):
+            models.WGANGP(discriminator=discriminator, **tiny)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        models.WGANGP(**tiny)  # The default critic: layer norm, no warning.

@@ -1,5 +1,7 @@
 """WGAN-GP: Wasserstein GAN with a gradient penalty."""
 
+import warnings
+
 import keras
 import tensorflow as tf
 
@@ -48,6 +50,17 @@ class WGANGP(WGAN):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.gradient_penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
+        batch_normalized = _batch_norm_layers(self.discriminator)
+        if batch_normalized:
+            warnings.warn(
+                f"The WGAN-GP critic has batch normalization ({', '.join(batch_normalized)}): "
+                "the gradient penalty is per example, and batch norm makes each "
+                "example's critic value depend on the rest of its batch, so the "
+                "penalized gradients are not those of a per-example critic. "
+                "Gulrajani et al. use layer norm "
+                "(build_dcgan_discriminator(normalization='layer')).",
+                stacklevel=2,
+            )
 
     @property
     def metrics(self):
@@ -89,3 +102,13 @@ class WGANGP(WGAN):
         self._apply_gradients(tape, d_loss, self.discriminator, self.d_optimizer)
         self.gradient_penalty_tracker.update_state(penalty)
         return d_loss
+
+
+def _batch_norm_layers(network):
+    """Names of the `BatchNormalization` layers in `network`, nested ones too."""
+    found = []
+    for layer in getattr(network, "layers", []):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer.name)
+        found.extend(_batch_norm_layers(layer))
+    return found
