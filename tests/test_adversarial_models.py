@@ -387,10 +387,18 @@ def test_mixture_prior_trains_generates_and_saves(tmp_path):
         restored.generate(5, seed=7), model.generate(5, seed=7), atol=1e-6
     )
     # A model saved without the keys (before the prior existed) has N(0, I).
+    assert _saved_without(
+        "latent_components", "latent_component_stddev"
+    ).latent_components is None
+
+
+def _saved_without(*keys):
+    """A tiny DCGAN rebuilt from a config that lacks `keys` (as one saved
+    before they existed)."""
     config = _make("dcgan").get_config()
-    for key in ("latent_components", "latent_component_stddev"):
+    for key in keys:
         config.pop(key)
-    assert models.DCGAN.from_config(config).latent_components is None
+    return models.DCGAN.from_config(config)
 
 
 def test_mixture_prior_settings_are_checked():
@@ -500,10 +508,7 @@ def test_jacobian_truncation_is_saved_and_checked(tmp_path):
         restored.generate(20, seed=1), model.generate(20, seed=1), atol=1e-6
     )
     # A model saved before the setting existed samples the whole prior.
-    config = _make("dcgan").get_config()
-    for key in ("truncation_keep", "truncation_threshold"):
-        config.pop(key)
-    assert models.DCGAN.from_config(config).truncation_keep is None
+    assert _saved_without("truncation_keep", "truncation_threshold").truncation_keep is None
     # A threshold that (almost) nothing passes: a clear error, not a hang.
     model._set_truncation(0.7, 1e-12)
     with pytest.raises(Exception, match="far fewer latents passed the threshold"):
