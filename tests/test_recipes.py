@@ -151,6 +151,8 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
             type(layer).__name__ for layer in model.discriminator.layers[-4:]
         ]
         assert model.truncation_keep == 0.8 and model.truncation_threshold > 0
+        assert 0.0 <= scores["untruncated_precision"] <= 1.0
+        assert "set_jacobian_truncation(0.8)" in (entry_dir / "card.md").read_text()
         assert "3 (" in (entry_dir / "card.md").read_text()
 
 

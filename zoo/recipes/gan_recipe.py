@@ -52,6 +52,13 @@ the shipped classifier's digit. The picture: row c is category c, with one
 noise vector for all rows and the first continuous code swept from -2 to 2
 along the row."""
 
+TRUNCATION_NOTE = """Samples use Jacobian-based truncation (Tanielian et al. 2020,
+`set_jacobian_truncation({keep})`, saved with the entry): of the latent
+vectors drawn from N(0, I), only those whose estimated ||J_G(z)||_F^2 is
+below the threshold that a share {keep} of prior draws pass are decoded,
+in `generate` and in the served `sample` alike; `untruncated_*` are the
+same weights sampled from the whole prior (`set_jacobian_truncation(None)`)."""
+
 PAPERS = {
     "dcgan": "Radford et al. 2015, https://arxiv.org/abs/1511.06434",
     "wgan_gp": "Gulrajani et al. 2017, https://arxiv.org/abs/1704.00028",
@@ -300,17 +307,26 @@ def _saved_scores(args, epochs):
 
 def score_and_publish(model, args):
     epochs = callbacks.AtomicCheckpoint.epochs_done(args.out)
+    scores = _saved_scores(args, epochs)
+    untruncated = {}
     if args.truncation_keep is not None:
+        if scores is None:
+            # The same weights without truncation, for the card.
+            results = metrics.evaluate(
+                model, num_samples=args.eval_samples, data_dir=args.data_dir
+            )
+            untruncated = {f"untruncated_{name}": results[name] for name in (
+                "fid", "classifier_score", "precision", "recall")}
         # Fitted to the weights as stored (rounded already), and saved with
         # the entry: its `generate` and serving `sample` use it.
         threshold = model.set_jacobian_truncation(args.truncation_keep)
         print(f"Jacobian-based truncation: keep {args.truncation_keep}, "
               f"threshold {threshold:.6g}")
-    scores = _saved_scores(args, epochs)
     if scores is None:
         scores = metrics.evaluate(
             model, num_samples=args.eval_samples, data_dir=args.data_dir
         )
+        scores.update(untruncated)
         if isinstance(model, models.InfoGAN):
             scores.update(infogan_code_accuracy(model, args))
         scores["train_seconds"] = read_train_seconds(args.out)
@@ -338,6 +354,8 @@ def score_and_publish(model, args):
                     args.entry, args.out, epochs_text(epochs, scores),
                     extra="\n\n".join(
                         ([CODE_NOTE] if isinstance(model, models.InfoGAN) else [])
+                        + ([TRUNCATION_NOTE.format(keep=args.truncation_keep)]
+                           if args.truncation_keep is not None else [])
                         + [CALIBRATION_NOTE, QUALITY_BARS]
                     ),
                 ),
