@@ -47,7 +47,10 @@ conditional models `ConditionalGAN`, `CVAE` and a `PixelCNN` with
   [0, 2**31), so the served samples equal the Python ones. For a
   conditional model, `label` holds one class (every sample of that class,
   like `generate(n, labels=7)`) or one class per sample; any other length
-  fails with an `INVALID_ARGUMENT` error. The plain `Autoencoder` has no
+  fails with an `INVALID_ARGUMENT` error. A GAN with Jacobian-based
+  truncation (`set_jacobian_truncation`) runs its rejection loop
+  (`truncated_latent`) in the graph instead, so `sample` still equals
+  `generate`; `serving_default` decodes the latents it is given, untruncated. The plain `Autoencoder` has no
   prior: it decodes `code_mean + sqrt(code_variance) * z`, the Gaussian fit
   of its training codes (as `generate` does).
 - A PixelCNN has no latent space: its `serving_default` scores binary
