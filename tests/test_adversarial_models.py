@@ -519,6 +519,9 @@ def test_jacobian_truncation_is_saved_and_checked(tmp_path):
     with pytest.raises(ValueError, match="go together"):
         models.DCGAN(image_shape=IMAGE_SHAPE, latent_dim=4, base_filters=4,
                      truncation_keep=0.5)
+    with pytest.raises(ValueError, match="truncation_threshold must be a float >= 0"):
+        models.DCGAN(image_shape=IMAGE_SHAPE, latent_dim=4, base_filters=4,
+                     truncation_keep=0.5, truncation_threshold=-1.0)
     with pytest.raises(ValueError, match="for unconditional models"):
         _make("conditional_gan").set_jacobian_truncation(0.5, num_latents=10)
 

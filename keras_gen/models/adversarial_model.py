@@ -164,9 +164,9 @@ class AdversarialModel(GenerativeModel):
                     f"{type(self).__name__} is conditional (the truncated region "
                     "would depend on the label)."
                 )
-            if not isinstance(threshold, (int, float, np.number)) or not threshold > 0:
+            if not isinstance(threshold, (int, float, np.number)) or not threshold >= 0:
                 raise ValueError(
-                    f"truncation_threshold must be a float > 0, received {threshold!r}."
+                    f"truncation_threshold must be a float >= 0, received {threshold!r}."
                 )
 
     def jacobian_sq_norms(self, latent, directions):
