@@ -367,7 +367,8 @@ def score_and_publish(model, args):
 
 
 def epochs_text(epochs, scores):
-    """"21", or "21 + 6 fine-tuning" for a run started `--init-from`."""
+    """"10", or "21 (dcgan_mnist version 4) + 10 fine-tuning" for a run
+    started `--init-from`."""
     if not scores.get("init_from"):
         return epochs
     return (f"{scores['init_from_epochs']} ({scores['init_from']}) + {epochs} "
