@@ -96,9 +96,10 @@ and 4 epochs. So the batch-relative features are what helps, once the
 generator has learned what a real batch shares. That run's epoch 10 on
 10,000 samples with truncation keeping 90 / 80 / 70%: FID 3.28 / 2.76 /
 2.96, classifier score 9.07 / 9.15 / 9.22, precision 0.745 / 0.756 /
-0.772, recall 0.846 / 0.841 / 0.834. The recipe run with the same seed
-(1) reproduced that run's losses and scores exactly (epochs 1-3 checked);
-its epoch-10 checkpoint is version 5. A second run (`--seed 2`, 6 epochs)
+0.772, recall 0.846 / 0.841 / 0.834. The recipe with the same seed
+(1) reproduced that run's losses and scores exactly (epochs 1-3, then
+stopped), so version 5 is that run's epoch-10 checkpoint, scored and
+published by this recipe (`--evaluate-only --publish`). A second run (`--seed 2`, 6 epochs)
 gave on 2,000 samples FID 8.27, 6.09, 6.30, score 8.81, 8.91, 8.84,
 precision 0.723, 0.733, 0.721 at epochs 2, 4, 6, and on 10,000 samples
 with truncation 0.8 FID 3.73, score 9.11, precision 0.751, recall 0.829:
