@@ -55,8 +55,8 @@ latent z0 to argmin_z ||z - z0|| - D(G(z)) / k_eff, k_eff the largest
 with beta_1 0, beta_2 0.9) on version 2, 2,000 samples: none FID 27.1,
 score 8.15, precision 0.597, recall 0.868; 10 steps of 0.01: 11.4, 8.82,
 0.620, 0.892; 30 steps of 0.01: 11.2, 8.91, 0.616, 0.880; 30 steps of
-0.03: 15.3, 9.02, 0.620, 0.825. The same in image space (K = 0.346) gave
-FID 23.8 / 24.9, score 8.27 / 8.21. DOT raises the score to the bar, not
+0.03: 15.3, 9.02, 0.620, 0.825. The same in image space (K = 0.346, 30 steps
+of 0.01 / 0.003) gave FID 23.8 / 24.9, score 8.27 / 8.21. DOT raises the score to the bar, not
 the precision; not in the library yet. On the mixture-prior run's epoch 12
 (latents from its prior, averaged generator; k_eff 0.349), 2,000 samples:
 none FID 11.8, score 8.65, precision 0.664, recall 0.865; 30 steps of 0.01:
