@@ -174,8 +174,15 @@ def test_gan_recipe_builds_the_critic_it_is_asked_for(tmp_path):
     assert "BatchNormalization" not in critic_layers
     assert model.discriminator.get_layer("logits").input.shape == (None, 8)
     # The preset without the flag: the paper's critic, as WGANGP builds it.
-    plain = build(wgan_gp_preset).discriminator
-    assert [type(layer).__name__ for layer in plain.layers][-2:] == ["Flatten", "Dense"]
+    plain = build(wgan_gp_preset)
+    assert [type(layer).__name__ for layer in plain.discriminator.layers][-2:] == [
+        "Flatten", "Dense"
+    ]
+    # The critic steps: the model's default (the paper's 5), or the flag's.
+    assert plain.d_steps == 5
+    assert build(wgan_gp_preset, "--d-steps", "1").d_steps == 1
+    with pytest.raises(ValueError, match="d_steps must be an int >= 1"):
+        build(wgan_gp_preset, "--d-steps", "0")
     with pytest.raises(ValueError, match="per example"):
         build(wgan_gp_preset, "--d-normalization", "batch")
     with pytest.raises(ValueError, match="not to --model infogan"):

@@ -116,6 +116,8 @@ def build_model(args):
         # copied weights.
         copy_network_weights(load_init_source(args.init_from), model)
     settings = {"generator_ema_decay": args.ema}
+    if args.d_steps is not None:
+        settings["d_steps"] = args.d_steps
     if args.g_top_k is not None:
         settings["generator_top_k"] = args.g_top_k
     if args.model != "wgan_gp":
@@ -474,6 +476,9 @@ def parser(preset):
     p.add_argument("--d-lr", type=float, default=preset.get("d_lr", 2e-4))
     p.add_argument("--beta-1", type=float, default=preset.get("beta_1", 0.5))
     p.add_argument("--beta-2", type=float, default=preset.get("beta_2", 0.999))
+    p.add_argument("--d-steps", type=int, default=preset.get("d_steps"),
+                   help="discriminator (critic) updates per generator update; "
+                        "default the model's (WGAN-GP 5, the others 1)")
     p.add_argument("--ema", type=float, default=preset.get("ema", 0.999))
     p.add_argument("--g-top-k", type=float, default=preset.get("g_top_k"),
                    help="the generator learns from this share of each batch's "
