@@ -526,6 +526,140 @@ def test_jacobian_truncation_is_saved_and_checked(tmp_path):
         _make("conditional_gan").set_jacobian_truncation(0.5, num_latents=10)
 
 
+# Discriminator optimal transport (set_discriminator_transport).
+
+
+def _linear_critic_gan(weights, critic_weights):
+    """`_linear_gan` with the critic x -> x @ a + 0.5."""
+    model = _linear_gan(weights)
+    model.discriminator.layers[0].set_weights(
+        [critic_weights[:, None], np.array([0.5], "float32")]
+    )
+    return model
+
+
+def _transport_by_hand(start, direction, steps, step_size, lipschitz):
+    """Adam (beta_1 0, beta_2 0.9) on ||z - z0|| - z . u / k, whose gradient
+    is (z - z0) / ||z - z0|| - u / k (0 for the first term at z = z0)."""
+    z, second_moment = start.astype("float64"), np.zeros(start.shape)
+    for step in range(1, steps + 1):
+        offset = z - start
+        norm = np.sqrt(np.sum(offset**2, axis=1, keepdims=True) + 1e-12)
+        gradient = offset / norm - direction / lipschitz
+        second_moment = 0.9 * second_moment + 0.1 * gradient**2
+        corrected = second_moment / (1 - 0.9**step)
+        z = z - step_size * gradient / (np.sqrt(corrected) + 1e-8)
+    return z
+
+
+def test_discriminator_transport_of_a_linear_critic_by_hand():
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(3, 5)).astype("float32")
+    critic_weights = rng.normal(size=5).astype("float32")
+    model = _linear_critic_gan(weights, critic_weights)
+    # D(G(z)) = z . u + const with u = W a: its Lipschitz constant is ||u||,
+    # and 2,000 pairs in 3 dimensions come within 1% of it.
+    direction = weights @ critic_weights
+    lipschitz = model.set_discriminator_transport(3, step_size=0.05)
+    assert 0.99 * np.linalg.norm(direction) < lipschitz <= np.linalg.norm(direction) * (1 + 1e-5)
+    assert model.transport_lipschitz == lipschitz
+    start = rng.normal(size=(6, 3)).astype("float32")
+    # One step: Adam's first move is step_size * sign(gradient), uphill on
+    # the critic in every coordinate.
+    model.transport_steps = 1
+    moved = keras.ops.convert_to_numpy(model.transported_latent(start))
+    np.testing.assert_allclose(moved - start, np.broadcast_to(0.05 * np.sign(direction), start.shape), atol=1e-6)
+    for steps in (3, 20):
+        model.transport_steps = steps
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(model.transported_latent(start)),
+            _transport_by_hand(start, direction, steps, 0.05, lipschitz),
+            atol=1e-5,
+        )
+
+
+def test_discriminator_transport_moves_generate_to_the_critic():
+    model = _make("dcgan_ema")
+    model.fit(np.random.default_rng(0).uniform(-1, 1, (32, *IMAGE_SHAPE)).astype(
+        "float32"), batch_size=16, epochs=1, verbose=0)
+    # The average differs from the trained weights: transport must use it.
+    for average in model.generator_average:
+        average.assign(average * 0.9)
+    plain = model.generate(40, seed=3)
+    model.transport_chunk_size = 16  # generate moves the latents in 3 chunks.
+    lipschitz = model.set_discriminator_transport(5, step_size=0.05, num_pairs=300)
+    assert lipschitz > 0
+    samples = model.generate(40, seed=3)
+    with model.sampling_weights():
+        latent = keras.random.normal((40, 4), seed=3)
+        moved = keras.ops.convert_to_numpy(model.transported_latent(latent))
+        expected = keras.ops.convert_to_numpy(model.generator(moved, training=False))
+        before = keras.ops.convert_to_numpy(model.latent_critic(latent))
+        after = keras.ops.convert_to_numpy(model.latent_critic(moved))
+    np.testing.assert_allclose(samples, expected, atol=1e-5)
+    assert not np.allclose(samples, plain)
+    # Each latent moves at most steps * step_size per coordinate (Adam's
+    # steps are bounded by about the step size), towards a higher critic.
+    assert np.abs(moved - keras.ops.convert_to_numpy(latent)).max() <= 5 * 0.05 * 1.01
+    assert after.mean() > before.mean()
+    np.testing.assert_array_equal(samples, model.generate(40, seed=3))
+    # With Jacobian-based truncation: the truncated latents, transported.
+    model.set_jacobian_truncation(0.5, num_latents=500)
+    with model.sampling_weights():
+        truncated = model.truncated_latent(10, 4)
+        expected = keras.ops.convert_to_numpy(
+            model.generator(model.transported_latent(truncated), training=False)
+        )
+    np.testing.assert_allclose(model.generate(10, seed=4), expected, atol=1e-5)
+    model.set_jacobian_truncation(None)
+    assert model.set_discriminator_transport(None) is None
+    assert model.transport_lipschitz is None
+    np.testing.assert_allclose(model.generate(40, seed=3), plain, atol=1e-6)
+
+
+def test_discriminator_transport_is_saved_and_checked(tmp_path):
+    model = _make("wgan_gp")
+    model.set_discriminator_transport(4, step_size=0.02, num_pairs=200)
+    model.save(tmp_path / "transported.keras")
+    restored = keras.saving.load_model(tmp_path / "transported.keras")
+    assert (restored.transport_steps, restored.transport_step_size,
+            restored.transport_lipschitz) == (4, 0.02, model.transport_lipschitz)
+    np.testing.assert_allclose(
+        restored.generate(20, seed=1), model.generate(20, seed=1), atol=1e-6
+    )
+    # A model saved before the setting existed samples untransported.
+    assert _saved_without(
+        "transport_steps", "transport_step_size", "transport_lipschitz"
+    ).transport_steps is None
+    for bad in (0, 2.5, True, "3"):
+        with pytest.raises(ValueError, match="transport_steps must be an int >= 1"):
+            model.set_discriminator_transport(bad)
+    for bad in (0.0, -0.1, float("nan"), "0.1"):
+        with pytest.raises(ValueError, match="transport_step_size must be a float > 0"):
+            model.set_discriminator_transport(3, step_size=bad)
+    with pytest.raises(ValueError, match="num_pairs must be an int >= 1"):
+        model.set_discriminator_transport(3, num_pairs=0)
+    tiny = dict(image_shape=IMAGE_SHAPE, latent_dim=4, base_filters=4)
+    with pytest.raises(ValueError, match="go together"):
+        models.DCGAN(transport_steps=3, **tiny)
+    with pytest.raises(ValueError, match="transport_lipschitz must be a float > 0"):
+        models.DCGAN(transport_steps=3, transport_step_size=0.1,
+                     transport_lipschitz=0.0, **tiny)
+    with pytest.raises(ValueError, match="for unconditional models"):
+        _make("conditional_gan").set_discriminator_transport(3)
+    with pytest.raises(ValueError, match="does not apply to InfoGAN"):
+        models.InfoGAN(image_shape=IMAGE_SHAPE, base_filters=4).set_discriminator_transport(3)
+    with pytest.raises(ValueError, match="does not apply to SemiSupervisedGAN"):
+        models.SemiSupervisedGAN(
+            image_shape=IMAGE_SHAPE, num_label_classes=NUM_CLASSES, latent_dim=4,
+            generator_units=(8,), discriminator_units=(8,),
+        ).set_discriminator_transport(3)
+    # A critic that gives every image the same value has no gradient to follow.
+    constant = _linear_critic_gan(np.ones((3, 5), "float32"), np.zeros(5, "float32"))
+    with pytest.raises(ValueError, match="same value to all 50 pairs"):
+        constant.set_discriminator_transport(3, num_pairs=50)
+
+
 def test_wgan_gp_warns_of_a_batch_normalized_critic():
     tiny = dict(image_shape=IMAGE_SHAPE, latent_dim=4, base_filters=4)
     critic = networks.build_dcgan_discriminator(

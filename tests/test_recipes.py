@@ -133,7 +133,21 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     assert entry.weights_dtype == scores["weights_dtype"] == dtype
     truncated = module.PRESET.get("truncation_keep")
     assert scores["truncation_keep"] == truncated
-    assert zoo.load(str(tmp_path / "zoo" / module.PRESET["entry"])).truncation_keep == truncated
+    published = zoo.load(str(tmp_path / "zoo" / module.PRESET["entry"]))
+    assert published.truncation_keep == truncated
+    # The WGAN-GP preset: one critic step, samples transported.
+    assert checkpoint.d_steps == module.PRESET.get("d_steps", 5 if recipe == "wgan_gp_mnist" else 1)
+    transport_steps = module.PRESET.get("transport_steps")
+    assert published.transport_steps == transport_steps
+    assert scores["transport"] == (
+        None if transport_steps is None
+        else [transport_steps, module.PRESET["transport_step_size"]]
+    )
+    if transport_steps is not None:
+        assert published.transport_lipschitz == scores["transport_lipschitz"] > 0
+        assert 0.0 <= scores["untransported_precision"] <= 1.0
+        assert f"set_discriminator_transport({transport_steps}," in (
+            tmp_path / "zoo" / module.PRESET["entry"] / "card.md").read_text()
     if recipe == "dcgan_mnist":
         # The second stage: the first stage's networks, fine-tuned with the
         # preset's batch-normalized hidden layer, published truncated.
@@ -178,9 +192,12 @@ def test_gan_recipe_builds_the_critic_it_is_asked_for(tmp_path):
     assert [type(layer).__name__ for layer in plain.discriminator.layers][-2:] == [
         "Flatten", "Dense"
     ]
-    # The critic steps: the model's default (the paper's 5), or the flag's.
-    assert plain.d_steps == 5
-    assert build(wgan_gp_preset, "--d-steps", "1").d_steps == 1
+    # The critic steps: the preset's, or the flag's.
+    assert build(wgan_gp_preset, "--d-steps", "5").d_steps == 5
+    assert plain.d_steps == wgan_gp_preset["d_steps"] == 1
+    # Stage 1 of the preset: N(0, I) prior ('none' undoes the preset's).
+    assert plain.latent_components == 10
+    assert build(wgan_gp_preset, "--latent-components", "none").latent_components is None
     with pytest.raises(ValueError, match="d_steps must be an int >= 1"):
         build(wgan_gp_preset, "--d-steps", "0")
     with pytest.raises(ValueError, match="per example"):

@@ -55,6 +55,15 @@ def _truncated_dcgan():
     return model
 
 
+def _transported_wgan_gp():
+    model = models.WGANGP(
+        image_shape=(8, 8, 1), latent_dim=4, base_filters=4, seed=0,
+        latent_components=3,
+    )
+    model.set_discriminator_transport(5, step_size=0.05, num_pairs=200)
+    return model
+
+
 MODELS = {
     "dcgan": lambda: models.DCGAN(
         image_shape=(8, 8, 1), latent_dim=4, base_filters=4, seed=0
@@ -66,6 +75,9 @@ MODELS = {
     ),
     # Its `sample` must run the truncated sampler of generate() in the graph.
     "dcgan_truncated": _truncated_dcgan,
+    # Its `sample` must move the latents by discriminator optimal transport,
+    # in the graph, as generate() does (so the export holds the critic).
+    "wgan_gp_transported": _transported_wgan_gp,
     "conditional_gan": lambda: models.ConditionalGAN(
         image_shape=(8, 8, 1), num_classes=NUM_CLASSES, latent_dim=4,
         base_filters=4, seed=0,

@@ -11,6 +11,7 @@ from keras_gen.losses.adversarial import check_top_k_fraction
 from keras_gen.losses.adversarial import top_k_fake_logits
 from keras_gen.models.generative_model import GenerativeModel
 from keras_gen.models.generative_model import static_output_shape
+from keras_gen.models import transport
 from keras_gen.utils import distribution
 
 
@@ -65,6 +66,10 @@ class AdversarialModel(GenerativeModel):
             with that method rather than by hand).
         truncation_threshold: None, or the float threshold on the
             estimated ||J_G(z)||_F^2 that goes with `truncation_keep`.
+        transport_steps, transport_step_size, transport_lipschitz: None
+            (default), or the latent-space discriminator optimal transport
+            that `set_discriminator_transport` fits (saved with the model;
+            set it with that method rather than by hand).
         seed: int or None, seeds the model's noise.
         **kwargs: passed to `keras.Model` (e.g. `name`).
     """
@@ -76,6 +81,11 @@ class AdversarialModel(GenerativeModel):
     truncation_directions = 4
     truncation_step = 1e-2
     truncation_chunk_size = 4096
+    # Discriminator optimal transport (`set_discriminator_transport`): the
+    # most latents moved at once by `generate` (bounds its memory), and why
+    # a subclass cannot use it (None: it can).
+    transport_chunk_size = 1024
+    transport_unsupported = None
     _networks = ("generator", "discriminator")
 
     def __init__(
@@ -88,6 +98,9 @@ class AdversarialModel(GenerativeModel):
         latent_component_stddev=1.0,
         truncation_keep=None,
         truncation_threshold=None,
+        transport_steps=None,
+        transport_step_size=None,
+        transport_lipschitz=None,
         seed=None,
         **kwargs,
     ):
@@ -118,6 +131,7 @@ class AdversarialModel(GenerativeModel):
         self.generator = generator
         self.discriminator = discriminator
         self._set_truncation(truncation_keep, truncation_threshold)
+        self._set_transport(transport_steps, transport_step_size, transport_lipschitz)
         latent_shape = (None, latent_dim)
         self.data_shape = static_output_shape(
             generator,
@@ -136,6 +150,9 @@ class AdversarialModel(GenerativeModel):
             latent_component_stddev=self.latent_component_stddev,
             truncation_keep=self.truncation_keep,
             truncation_threshold=self.truncation_threshold,
+            transport_steps=self.transport_steps,
+            transport_step_size=self.transport_step_size,
+            transport_lipschitz=self.transport_lipschitz,
         )
         return config
 
@@ -311,8 +328,26 @@ class AdversarialModel(GenerativeModel):
 
     def generation_latent(self, num_samples, seed):
         """The latents `generate` decodes: the prior's, or the truncated
-        prior's (`set_jacobian_truncation`), drawn inside
+        prior's (`set_jacobian_truncation`), then transported
+        (`set_discriminator_transport`) if that is set; drawn inside
         `sampling_weights()`."""
+        latent = self._drawn_latent(num_samples, seed)
+        if self.transport_steps is None:
+            return latent
+        if not hasattr(self, "_transported_latent_function"):
+            self._transported_latent_function = tf.function(
+                self.transported_latent,
+                input_signature=[tf.TensorSpec([None, self.latent_dim], tf.float32)],
+            )
+        latent = ops.convert_to_numpy(latent).astype("float32")
+        return np.concatenate([
+            self._transported_latent_function(
+                latent[start : start + self.transport_chunk_size]
+            ).numpy()
+            for start in range(0, len(latent), self.transport_chunk_size)
+        ])
+
+    def _drawn_latent(self, num_samples, seed):
         if self.truncation_keep is None:
             return super().generation_latent(num_samples, seed)
         if seed is None:
@@ -328,6 +363,110 @@ class AdversarialModel(GenerativeModel):
         return self._truncated_latent_function(
             int(num_samples), int(seed), self.truncation_keep, self.truncation_threshold
         ).numpy()
+
+    # ------------------------------------------------------------------
+    # Discriminator optimal transport in latent space (Tanaka 2019).
+    # ------------------------------------------------------------------
+
+    def _set_transport(self, steps, step_size, lipschitz):
+        transport.check_transport(steps, step_size, lipschitz)
+        if steps is not None:
+            self._check_transport_model()
+        self.transport_steps = None if steps is None else int(steps)
+        self.transport_step_size = None if step_size is None else float(step_size)
+        self.transport_lipschitz = None if lipschitz is None else float(lipschitz)
+
+    def _check_transport_model(self):
+        if self.is_conditional:
+            raise ValueError(
+                "Discriminator optimal transport is for unconditional models; "
+                f"{type(self).__name__} is conditional (its critic scores an "
+                "image with its label)."
+            )
+        if self.transport_unsupported:
+            raise ValueError(
+                "Discriminator optimal transport does not apply to "
+                f"{type(self).__name__}: {self.transport_unsupported}"
+            )
+
+    def latent_critic(self, latent):
+        """D(G(z)): the critic's value of each latent's image, float32
+        `(batch,)`, both networks in inference mode, with the weights they
+        hold (inside `sampling_weights()`: the generator `generate` uses).
+        Traceable."""
+        images = self.generator(latent, training=False)
+        values = self.discriminator(images, training=False)
+        return ops.reshape(ops.cast(values, "float32"), (-1,))
+
+    def set_discriminator_transport(self, steps, step_size=0.01, num_pairs=2000, seed=0):
+        """Moves each latent where the critic rates its image more real.
+
+        Latent-space discriminator optimal transport (Tanaka 2019,
+        `keras_gen.models.transport`): from then on `generate` and the
+        serving export's `sample` replace each prior (or truncated prior)
+        draw z0 by `steps` Adam steps (size `step_size`, beta_1 0, beta_2
+        0.9) towards argmin_z ||z - z0|| - D(G(z)) / k_eff, and decode
+        that. This fits k_eff, the largest |D(G(z)) - D(G(z'))| / ||z - z'||
+        over `num_pairs` pairs of prior draws, with the generator's
+        sampling weights. The critic is used as trained; fit again after
+        more training. `serving_default` still decodes the latents it is
+        given, untransported. The cost: `steps` passes through both
+        networks, forward and backward, per sample.
+
+        Args:
+            steps: int >= 1, Adam steps per latent; None switches the
+                transport off.
+            step_size: float > 0, Adam's learning rate. The first step
+                moves every coordinate by this much.
+            num_pairs: int >= 1, prior pairs k_eff is estimated from.
+            seed: int, seeds those pairs.
+
+        Returns:
+            k_eff (a float), or None.
+
+        Raises:
+            ValueError: for a conditional model, a model whose
+                discriminator is not a critic of one value per image
+                (InfoGAN, the semi-supervised GAN), bad settings, or a
+                critic that is constant on the pairs.
+        """
+        if steps is None:
+            self._set_transport(None, None, None)
+            return None
+        transport.check_transport(steps, step_size, 1.0)
+        self._check_transport_model()
+        if not isinstance(num_pairs, (int, np.integer)) or num_pairs < 1:
+            raise ValueError(f"num_pairs must be an int >= 1, received {num_pairs!r}.")
+        estimates = []
+        with self.sampling_weights():
+            for index, start in enumerate(range(0, num_pairs, self.transport_chunk_size)):
+                size = min(self.transport_chunk_size, num_pairs - start)
+                # Negative seeds: never the streams `generate` draws from.
+                pair = [
+                    self.latent_from_noise(tf.random.stateless_normal(
+                        [size, self.latent_dim], seed=[-1 - seed, 2 * index + side]
+                    ))
+                    for side in (0, 1)
+                ]
+                estimates.append(transport.lipschitz_estimate(self.latent_critic, *pair))
+        lipschitz = max(estimates)
+        if not lipschitz > 0:
+            raise ValueError(
+                "Discriminator optimal transport: the critic gives the same "
+                f"value to all {num_pairs} pairs of samples (k_eff "
+                f"{lipschitz!r}); it has not been trained."
+            )
+        self._set_transport(int(steps), float(step_size), lipschitz)
+        return lipschitz
+
+    def transported_latent(self, latent):
+        """`latent` moved by the model's discriminator optimal transport
+        (`set_discriminator_transport`). Traceable (the serving export's
+        `sample` runs it in the graph)."""
+        return transport.transport(
+            self.latent_critic, latent, self.transport_steps,
+            self.transport_step_size, self.transport_lipschitz,
+        )
 
     # ------------------------------------------------------------------
     # Compile: two optimizers and the algorithm's settings.

@@ -83,6 +83,11 @@ class InfoGAN(GAN):
         "image_shape", "noise_dim", "num_categories", "num_continuous",
         "base_filters",
     )
+    transport_unsupported = (
+        "its latent holds categorical and continuous codes that must keep "
+        "their meaning, and its discriminator returns a logit and Q's code "
+        "parameters."
+    )
     compile_defaults = {
         **GAN.compile_defaults,
         "categorical_weight": 1.0,

@@ -116,6 +116,10 @@ class SemiSupervisedGAN(AdversarialModel):
         "image_shape", "num_label_classes", "generator_units",
         "discriminator_units", "input_noise_stddev", "hidden_noise_stddev",
     )
+    transport_unsupported = (
+        "its discriminator is a K-class classifier, not a critic of one "
+        "value per image."
+    )
     compile_defaults = {
         "generator_objective": "feature_matching",
         "unsupervised_weight": 1.0,

@@ -50,7 +50,11 @@ conditional models `ConditionalGAN`, `CVAE` and a `PixelCNN` with
   fails with an `INVALID_ARGUMENT` error. A GAN with Jacobian-based
   truncation (`set_jacobian_truncation`) runs its rejection loop
   (`truncated_latent`) in the graph instead, so `sample` still equals
-  `generate`; `serving_default` decodes the latents it is given, untruncated. The plain `Autoencoder` has no
+  `generate`; `serving_default` decodes the latents it is given, untruncated.
+  A GAN with discriminator optimal transport
+  (`set_discriminator_transport`) moves the drawn latents by the same Adam
+  steps in the graph before decoding (so the export holds its critic), and
+  `serving_default` decodes the given latents untransported. The plain `Autoencoder` has no
   prior: it decodes `code_mean + sqrt(code_variance) * z`, the Gaussian fit
   of its training codes (as `generate` does).
 - A PixelCNN has no latent space: its `serving_default` scores binary
@@ -84,7 +88,8 @@ conditional models `ConditionalGAN`, `CVAE` and a `PixelCNN` with
 
 The export holds only the graph and the variables the signatures use (no
 optimizer or Python code, and no discriminator except the semi-supervised
-GAN's, which `classify` uses; the TFP distributions are traced into plain
+GAN's, which `classify` uses, and the critic of a GAN with discriminator
+optimal transport, which `sample` uses; the TFP distributions are traced into plain
 TensorFlow ops): serving needs TensorFlow (or the TF Serving binary), never
 keras-gen or TensorFlow Probability.
 """
@@ -380,11 +385,15 @@ def _endpoints(model):
         num_samples = _checked_num_samples(num_samples)
         if getattr(model, "truncation_keep", None) is not None:
             # Jacobian-based truncation, as `generate` draws it.
-            return model.truncated_latent(num_samples, seed)
-        noise = tf.random.stateless_normal(
-            tf.stack([num_samples, latent_dim]), seed=tf.stack([seed, 0])
-        )
-        return prior_to_latent(noise)
+            latent = model.truncated_latent(num_samples, seed)
+        else:
+            latent = prior_to_latent(tf.random.stateless_normal(
+                tf.stack([num_samples, latent_dim]), seed=tf.stack([seed, 0])
+            ))
+        if getattr(model, "transport_steps", None) is not None:
+            # Discriminator optimal transport, as `generate` moves them.
+            latent = model.transported_latent(latent)
+        return latent
 
     if model.is_conditional:
 

@@ -59,6 +59,15 @@ below the threshold that a share {keep} of prior draws pass are decoded,
 in `generate` and in the served `sample` alike; `untruncated_*` are the
 same weights sampled from the whole prior (`set_jacobian_truncation(None)`)."""
 
+TRANSPORT_NOTE = """Samples use latent-space discriminator optimal transport (Tanaka
+2019, `set_discriminator_transport({steps}, step_size={step_size})`, saved
+with the entry): each latent drawn from the prior is moved by {steps} Adam
+steps of size {step_size} towards argmin_z ||z - z0|| - D(G(z)) / k_eff,
+k_eff {lipschitz:.4g} (the largest |D(G(z)) - D(G(z'))| / ||z - z'|| over
+2,000 prior pairs), in `generate` and in the served `sample` alike;
+`untransported_*` are the same weights sampled without it
+(`set_discriminator_transport(None)`)."""
+
 PAPERS = {
     "dcgan": "Radford et al. 2015, https://arxiv.org/abs/1511.06434",
     "wgan_gp": "Gulrajani et al. 2017, https://arxiv.org/abs/1704.00028",
@@ -303,32 +312,52 @@ def _saved_scores(args, epochs):
         and scores.get("num_samples") == args.eval_samples
         and scores.get("weights_dtype", "float32") == args.weights_dtype
         and scores.get("truncation_keep") == args.truncation_keep
+        and scores.get("transport") == _transport_setting(args)
     )
     return scores if same else None
+
+
+def _transport_setting(args):
+    """`[steps, step_size]` of `--transport-steps`, or None."""
+    if args.transport_steps is None:
+        return None
+    return [args.transport_steps, args.transport_step_size]
 
 
 def score_and_publish(model, args):
     epochs = callbacks.AtomicCheckpoint.epochs_done(args.out)
     scores = _saved_scores(args, epochs)
-    untruncated = {}
+    plain = {}
+    if scores is None and (
+        args.truncation_keep is not None or args.transport_steps is not None
+    ):
+        # The same weights sampled from the whole prior, untransported, for
+        # the card.
+        results = metrics.evaluate(
+            model, num_samples=args.eval_samples, data_dir=args.data_dir
+        )
+        for prefix, used in (("untruncated", args.truncation_keep),
+                             ("untransported", args.transport_steps)):
+            if used is not None:
+                plain.update({f"{prefix}_{name}": results[name] for name in (
+                    "fid", "classifier_score", "precision", "recall")})
+    # Both are fitted to the weights as stored (rounded already) and saved
+    # with the entry: its `generate` and serving `sample` use them.
     if args.truncation_keep is not None:
-        if scores is None:
-            # The same weights without truncation, for the card.
-            results = metrics.evaluate(
-                model, num_samples=args.eval_samples, data_dir=args.data_dir
-            )
-            untruncated = {f"untruncated_{name}": results[name] for name in (
-                "fid", "classifier_score", "precision", "recall")}
-        # Fitted to the weights as stored (rounded already), and saved with
-        # the entry: its `generate` and serving `sample` use it.
         threshold = model.set_jacobian_truncation(args.truncation_keep)
         print(f"Jacobian-based truncation: keep {args.truncation_keep}, "
               f"threshold {threshold:.6g}")
+    if args.transport_steps is not None:
+        lipschitz = model.set_discriminator_transport(
+            args.transport_steps, step_size=args.transport_step_size
+        )
+        print(f"discriminator optimal transport: {args.transport_steps} steps "
+              f"of {args.transport_step_size}, k_eff {lipschitz:.6g}")
     if scores is None:
         scores = metrics.evaluate(
             model, num_samples=args.eval_samples, data_dir=args.data_dir
         )
-        scores.update(untruncated)
+        scores.update(plain)
         if isinstance(model, models.InfoGAN):
             scores.update(infogan_code_accuracy(model, args))
         scores["train_seconds"] = read_train_seconds(args.out)
@@ -339,6 +368,9 @@ def score_and_publish(model, args):
             scores["init_from_epochs"] = earlier["epochs"]
         scores["weights_dtype"] = args.weights_dtype
         scores["truncation_keep"] = args.truncation_keep
+        scores["transport"] = _transport_setting(args)
+        if args.transport_steps is not None:
+            scores["transport_lipschitz"] = model.transport_lipschitz
         with open(os.path.join(args.out, "scores.json"), "w") as f:
             json.dump(scores, f, indent=2)
     print(json.dumps(scores, indent=2))
@@ -358,6 +390,11 @@ def score_and_publish(model, args):
                         ([CODE_NOTE] if isinstance(model, models.InfoGAN) else [])
                         + ([TRUNCATION_NOTE.format(keep=args.truncation_keep)]
                            if args.truncation_keep is not None else [])
+                        + ([TRANSPORT_NOTE.format(
+                            steps=args.transport_steps,
+                            step_size=args.transport_step_size,
+                            lipschitz=model.transport_lipschitz)]
+                           if args.transport_steps is not None else [])
                         + [CALIBRATION_NOTE, QUALITY_BARS]
                     ),
                 ),
@@ -429,6 +466,10 @@ def card_samples(model):
     return model.generate(100, seed=0, labels=labels)
 
 
+def _int_or_none(text):
+    return None if text.lower() == "none" else int(text)
+
+
 def parser(preset):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True)
@@ -442,10 +483,11 @@ def parser(preset):
     p.add_argument("--steps-per-epoch", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=preset.get("batch_size", 64))
     p.add_argument("--latent-dim", type=int, default=preset.get("latent_dim", 100))
-    p.add_argument("--latent-components", type=int,
+    p.add_argument("--latent-components", type=_int_or_none,
                    default=preset.get("latent_components"),
                    help="a Gaussian mixture latent prior of this many "
-                        "components (GM-GAN); default N(0, I)")
+                        "components (GM-GAN); 'none' (the default unless the "
+                        "preset sets it): N(0, I)")
     p.add_argument("--latent-stddev", type=float,
                    default=preset.get("latent_stddev", 1.0),
                    help="the mixture components' standard deviation")
@@ -469,6 +511,13 @@ def parser(preset):
                    default=preset.get("truncation_keep"),
                    help="score and publish with Jacobian-based truncation "
                         "keeping this share of the prior (set_jacobian_truncation)")
+    p.add_argument("--transport-steps", type=_int_or_none,
+                   default=preset.get("transport_steps"),
+                   help="score and publish with latent-space discriminator "
+                        "optimal transport of this many Adam steps "
+                        "(set_discriminator_transport); 'none': without")
+    p.add_argument("--transport-step-size", type=float,
+                   default=preset.get("transport_step_size", 0.01))
     p.add_argument("--loss", default=preset.get("loss", "non_saturating"))
     p.add_argument("--label-smoothing", type=float,
                    default=preset.get("label_smoothing", 0.0))
