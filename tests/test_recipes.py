@@ -332,6 +332,30 @@ def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
     card = (tmp_path / "zoo" / "pixelcnn_mnist" / "card.md").read_text()
     assert "The zoo's bar for this entry is 81 nats" in card
     assert "does not meet it yet" in card and "A tiny test run." in card
+    # Fine-tuning the published entry: its network, a fresh optimizer, its
+    # training time and epochs carried on to the new entry.
+    recipe = _recipe("pixelcnn_mnist")
+    source = zoo.load(str(tmp_path / "zoo" / "pixelcnn_mnist"))
+    tiny = ["--data-dir", MNIST_DIR, "--steps-per-epoch", "1", "--eval-examples", "50",
+            "--filters", "8", "--num-layers", "2",
+            "--init-from", str(tmp_path / "zoo" / "pixelcnn_mnist")]
+    built = recipe.build_model(recipe.parser(recipe.PRESET).parse_args(
+        ["--out", str(tmp_path / "unused"), *tiny]))
+    recipe.copy_network_weights(source, built)
+    for copied, original in zip(built.network.weights, source.network.weights):
+        np.testing.assert_array_equal(copied.numpy(), original.numpy())
+    fine = recipe.main(recipe.PRESET, [
+        "--out", str(tmp_path / "fine"), "--epochs", "1", "--publish",
+        "--score-samples", "50", "--zoo-dir", str(tmp_path / "fine_zoo"), *tiny,
+    ])
+    assert fine["init_from"] == "pixelcnn_mnist version 2" and fine["init_from_epochs"] == 2
+    assert fine["epochs"] == 1 and fine["train_seconds"] > scores["train_seconds"]
+    assert "2 (pixelcnn_mnist version 2) + 1 fine-tuning" in (
+        tmp_path / "fine_zoo" / "pixelcnn_mnist" / "card.md").read_text()
+    with pytest.raises(ValueError, match="expected a PixelCNN of this recipe's architecture"):
+        recipe.copy_network_weights(source, recipe.build_model(recipe.parser(
+            recipe.PRESET).parse_args(["--out", str(tmp_path / "unused"), "--filters", "4",
+                                       "--num-layers", "2"])))
 
 
 @pytest.mark.slow

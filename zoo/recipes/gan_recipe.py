@@ -34,6 +34,8 @@ from recipe_common import card_notes
 from recipe_common import ROOT
 from recipe_common import add_train_seconds
 from recipe_common import fit_checkpointed
+from recipe_common import init_source_record
+from recipe_common import load_init_source
 from recipe_common import publish_entry
 from recipe_common import read_train_seconds
 from recipe_common import resume_or_build
@@ -137,43 +139,6 @@ def build_model(args):
         **settings,
     )
     return model
-
-
-def _is_run_directory(init_from):
-    return os.path.isdir(init_from) and not os.path.exists(
-        os.path.join(init_from, "entry.json")
-    )
-
-
-def load_init_source(init_from):
-    """The trained GAN `--init-from` names: a zoo entry (name or directory)
-    or a training run's directory (its checkpoint `model.keras`)."""
-    if not _is_run_directory(init_from):
-        return keras_gen.zoo.load(init_from)
-    checkpoint = os.path.join(init_from, callbacks.AtomicCheckpoint.MODEL_FILE)
-    if not os.path.exists(checkpoint):
-        raise FileNotFoundError(
-            f"--init-from {init_from}: expected a zoo entry or a training "
-            f"run's directory with {callbacks.AtomicCheckpoint.MODEL_FILE}."
-        )
-    return keras.saving.load_model(checkpoint)
-
-
-def init_source_record(init_from):
-    """What the card and scores say of the `--init-from` model: where it
-    came from, its epochs and training seconds."""
-    if _is_run_directory(init_from):
-        return {
-            "source": init_from,
-            "epochs": callbacks.AtomicCheckpoint.epochs_done(init_from),
-            "train_seconds": read_train_seconds(init_from),
-        }
-    entry = keras_gen.zoo.get_entry(init_from)
-    return {
-        "source": f"{entry.name} version {entry.version}",
-        "epochs": entry.metrics.get("epochs"),
-        "train_seconds": entry.metrics.get("train_seconds"),
-    }
 
 
 def copy_network_weights(source, model):

@@ -65,10 +65,13 @@ from keras_gen import data
 from keras_gen import metrics
 from keras_gen import models
 from recipe_common import add_common_arguments
+from recipe_common import add_train_seconds
 from recipe_common import card_notes
 from recipe_common import cosine_adam
 from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
+from recipe_common import init_source_record
+from recipe_common import load_init_source
 from recipe_common import publish_entry
 from recipe_common import resume_or_build
 from recipe_common import trained_model
@@ -96,7 +99,7 @@ PRESET = {
 SETTINGS = (
     "mixed_precision", "gated", "filters", "num_layers", "kernel_size",
     "hidden_kernel_size", "batch_size", "learning_rate", "epochs", "seed",
-    "weights_dtype",
+    "weights_dtype", "init_from",
 )
 
 
@@ -119,9 +122,17 @@ def _binarize_images(batch):
 
 
 def train(args):
-    model, epochs_done = resume_or_build(
-        args.out, args.resume, args.seed, lambda: build_model(args)
-    )
+    def build():
+        model = build_model(args)
+        if args.init_from:
+            copy_network_weights(load_init_source(args.init_from), model)
+            # The earlier run's training time counts towards this model's.
+            earlier = init_source_record(args.init_from)
+            add_train_seconds(args.out, earlier["train_seconds"] or 0.0)
+            print(f"fine-tuning the network of {earlier['source']}")
+        return model
+
+    model, epochs_done = resume_or_build(args.out, args.resume, args.seed, build)
     train_set = data.load(
         "mnist", batch_size=args.batch_size, data_dir=args.data_dir,
         seed=args.seed, drop_remainder=True,
@@ -130,6 +141,28 @@ def train(args):
         train_set = train_set.take(args.steps_per_epoch)
     fit_checkpointed(model, train_set, args.out, args.epochs, epochs_done)
     return model
+
+
+def copy_network_weights(source, model):
+    """Starts `model`'s network from a trained PixelCNN's (same architecture)."""
+    expected = [tuple(w.shape) for w in model.network.weights]
+    found = [tuple(w.shape) for w in source.network.weights]
+    if not isinstance(source, models.PixelCNN) or found != expected:
+        raise ValueError(
+            f"--init-from: expected a PixelCNN of this recipe's architecture "
+            f"(weights of shapes {expected}), received a "
+            f"{type(source).__name__} with {found}; set --filters, "
+            "--num-layers and the kernel sizes to the source's."
+        )
+    model.network.set_weights(source.network.get_weights())
+
+
+def epochs_text(epochs, init_from):
+    """"12", or "12 (pixelcnn_mnist version 2) + 5 fine-tuning"."""
+    if not init_from:
+        return epochs
+    earlier = init_source_record(init_from)
+    return f"{earlier['epochs'] or '?'} ({earlier['source']}) + {epochs} fine-tuning"
 
 
 def _results_path(args, num_examples):
@@ -177,7 +210,11 @@ def publish(model, args):
         bits_per_dim=likelihood["bits_per_dim"],
         nll_exact=True,
         train_seconds=likelihood["train_seconds"],
+        epochs=likelihood["epochs"],
     )
+    if args.init_from:
+        earlier = init_source_record(args.init_from)
+        scores.update(init_from=earlier["source"], init_from_epochs=earlier["epochs"])
     start = time.perf_counter()  # `evaluate` has traced the sampler.
     model.generate(64, seed=0)
     scores["sample_seconds_64"] = time.perf_counter() - start
@@ -192,7 +229,7 @@ def publish(model, args):
             "metrics": scores,
             "description": args.description,
             "notes": card_notes(
-                args.entry, args.out, likelihood["epochs"],
+                args.entry, args.out, epochs_text(likelihood["epochs"], args.init_from),
                 extra=(
                     "nll_nats: the exact -log p(x) of the "
                     f"{likelihood['eval_examples']:,} test images binarized once "
@@ -238,6 +275,10 @@ def parser(preset):
     p.add_argument("--kernel-size", type=int, default=preset["kernel_size"])
     p.add_argument("--hidden-kernel-size", type=int,
                    default=preset["hidden_kernel_size"])
+    p.add_argument("--init-from", default=None, metavar="ENTRY_OR_RUN",
+                   help="start from a trained PixelCNN's network: a zoo entry "
+                        "(name or directory) or a training run's directory; "
+                        "a fresh optimizer and learning-rate schedule")
     p.add_argument("--card-note", default="",
                    help="a paragraph added to the card's notes on --publish "
                    "(e.g. how the run differed from this recipe)")

@@ -216,6 +216,51 @@ def fit_checkpointed(model, dataset, out, epochs, epochs_done, extra_callbacks=(
     )
 
 
+def _is_run_directory(init_from):
+    return os.path.isdir(init_from) and not os.path.exists(
+        os.path.join(init_from, "entry.json")
+    )
+
+
+def load_init_source(init_from):
+    """The trained model `--init-from` names: a zoo entry (name or
+    directory) or a training run's directory (its checkpoint `model.keras`)."""
+    import keras
+
+    from keras_gen import callbacks
+    from keras_gen import zoo
+
+    if not _is_run_directory(init_from):
+        return zoo.load(init_from)
+    checkpoint = os.path.join(init_from, callbacks.AtomicCheckpoint.MODEL_FILE)
+    if not os.path.exists(checkpoint):
+        raise FileNotFoundError(
+            f"--init-from {init_from}: expected a zoo entry or a training "
+            f"run's directory with {callbacks.AtomicCheckpoint.MODEL_FILE}."
+        )
+    return keras.saving.load_model(checkpoint)
+
+
+def init_source_record(init_from):
+    """What the card and scores say of the `--init-from` model: where it
+    came from, its epochs and training seconds."""
+    from keras_gen import callbacks
+    from keras_gen import zoo
+
+    if _is_run_directory(init_from):
+        return {
+            "source": init_from,
+            "epochs": callbacks.AtomicCheckpoint.epochs_done(init_from),
+            "train_seconds": read_train_seconds(init_from),
+        }
+    entry = zoo.get_entry(init_from)
+    return {
+        "source": f"{entry.name} version {entry.version}",
+        "epochs": entry.metrics.get("epochs"),
+        "train_seconds": entry.metrics.get("train_seconds"),
+    }
+
+
 def publish_entry(model, path, metadata, samples, weights_dtype="float32"):
     """Saves `model` as the zoo entry `path`, without optimizer state.
 
