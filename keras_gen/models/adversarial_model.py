@@ -335,14 +335,23 @@ class AdversarialModel(GenerativeModel):
         if self.transport_steps is None:
             return latent
         if not hasattr(self, "_transported_latent_function"):
+            # The settings are arguments, not constants of the trace: set
+            # again, they take effect.
             self._transported_latent_function = tf.function(
                 self.transported_latent,
-                input_signature=[tf.TensorSpec([None, self.latent_dim], tf.float32)],
+                input_signature=[
+                    tf.TensorSpec([None, self.latent_dim], tf.float32),
+                    tf.TensorSpec([], tf.int32),
+                    tf.TensorSpec([], tf.float32),
+                    tf.TensorSpec([], tf.float32),
+                ],
             )
         latent = ops.convert_to_numpy(latent).astype("float32")
         return np.concatenate([
             self._transported_latent_function(
-                latent[start : start + self.transport_chunk_size]
+                latent[start : start + self.transport_chunk_size],
+                self.transport_steps, self.transport_step_size,
+                self.transport_lipschitz,
             ).numpy()
             for start in range(0, len(latent), self.transport_chunk_size)
         ])
@@ -459,13 +468,18 @@ class AdversarialModel(GenerativeModel):
         self._set_transport(int(steps), float(step_size), lipschitz)
         return lipschitz
 
-    def transported_latent(self, latent):
-        """`latent` moved by the model's discriminator optimal transport
-        (`set_discriminator_transport`). Traceable (the serving export's
-        `sample` runs it in the graph)."""
+    def transported_latent(self, latent, steps=None, step_size=None, lipschitz=None):
+        """`latent` moved by discriminator optimal transport. Traceable (the
+        serving export's `sample` runs it in the graph).
+
+        `steps`, `step_size` and `lipschitz` default to the model's
+        settings (`set_discriminator_transport`).
+        """
         return transport.transport(
-            self.latent_critic, latent, self.transport_steps,
-            self.transport_step_size, self.transport_lipschitz,
+            self.latent_critic, latent,
+            self.transport_steps if steps is None else steps,
+            self.transport_step_size if step_size is None else step_size,
+            self.transport_lipschitz if lipschitz is None else lipschitz,
         )
 
     # ------------------------------------------------------------------
