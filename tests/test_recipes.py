@@ -115,11 +115,15 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     top_k = ["--g-top-k", "0.5"] if recipe == "dcgan_mnist" else []
     # The conditional GAN's entry stores its weights as float16.
     dtype = "float16" if recipe == "cgan_mnist" else "float32"
+    # The WGAN-GP is scored and published with discriminator optimal transport.
+    transport_steps = 3 if recipe == "wgan_gp_mnist" else None
+    transport = (["--transport-steps", "3", "--transport-step-size", "0.02"]
+                 if transport_steps else [])
     scores = gan_recipe.main(module.PRESET, [
         "--out", str(tmp_path), "--data-dir", MNIST_DIR, "--epochs", "3",
         "--steps-per-epoch", "5", "--eval-every", "5", "--eval-samples", "200",
         "--resume", "--publish", "--zoo-dir", str(tmp_path / "zoo"), *top_k,
-        "--weights-dtype", dtype,
+        "--weights-dtype", dtype, *transport,
     ])
     assert scores["epochs"] == 3
     checkpoint = keras.saving.load_model(tmp_path / "model.keras")
@@ -135,14 +139,10 @@ def test_gan_recipes_run_end_to_end(tmp_path, recipe):
     assert scores["truncation_keep"] == truncated
     published = zoo.load(str(tmp_path / "zoo" / module.PRESET["entry"]))
     assert published.truncation_keep == truncated
-    # The WGAN-GP preset: one critic step, samples transported.
-    assert checkpoint.d_steps == module.PRESET.get("d_steps", 5 if recipe == "wgan_gp_mnist" else 1)
-    transport_steps = module.PRESET.get("transport_steps")
+    # The WGAN-GP preset: one critic step.
+    assert checkpoint.d_steps == module.PRESET.get("d_steps", 1)
     assert published.transport_steps == transport_steps
-    assert scores["transport"] == (
-        None if transport_steps is None
-        else [transport_steps, module.PRESET["transport_step_size"]]
-    )
+    assert scores["transport"] == (None if transport_steps is None else [3, 0.02])
     if transport_steps is not None:
         assert published.transport_lipschitz == scores["transport_lipschitz"] > 0
         assert 0.0 <= scores["untransported_precision"] <= 1.0
