@@ -1,6 +1,7 @@
 """Short runs of the zoo recipes (slow): they train and reach a loose bar."""
 
 import importlib
+import json
 import os
 import sys
 
@@ -348,10 +349,17 @@ def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
         "--out", str(tmp_path / "fine"), "--epochs", "1", "--publish",
         "--score-samples", "50", "--zoo-dir", str(tmp_path / "fine_zoo"), *tiny,
     ])
-    assert fine["init_from"] == "pixelcnn_mnist version 2" and fine["init_from_epochs"] == 2
+    source_name = f"pixelcnn_mnist version {recipe.PRESET['version']}"
+    assert fine["init_from"] == source_name and fine["init_from_epochs"] == 2
     assert fine["epochs"] == 1 and fine["train_seconds"] > scores["train_seconds"]
-    assert "2 (pixelcnn_mnist version 2) + 1 fine-tuning" in (
+    assert f"2 ({source_name}) + 1 fine-tuning" in (
         tmp_path / "fine_zoo" / "pixelcnn_mnist" / "card.md").read_text()
+    # An entry published before entries recorded their epochs.
+    entry_json = tmp_path / "zoo" / "pixelcnn_mnist" / "entry.json"
+    metadata = json.loads(entry_json.read_text())
+    del metadata["metrics"]["epochs"]
+    entry_json.write_text(json.dumps(metadata))
+    assert recipe.epochs_text(1, str(entry_json.parent)) == f"{source_name}'s + 1 fine-tuning"
     with pytest.raises(ValueError, match="expected a PixelCNN of this recipe's architecture"):
         recipe.copy_network_weights(source, recipe.build_model(recipe.parser(
             recipe.PRESET).parse_args(["--out", str(tmp_path / "unused"), "--filters", "4",
