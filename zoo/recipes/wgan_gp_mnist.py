@@ -2,7 +2,7 @@
 
 Version 3 of the entry is trained in two stages:
 
-1. (`STAGE_1`, version 2 of the entry) WGAN-GP (Gulrajani et al. 2017)
+1. (version 2 of the entry; the first command below) WGAN-GP (Gulrajani et al. 2017)
    with the paper's settings (5 critic steps, penalty weight 10,
    Adam(1e-4, 0.5, 0.9), layer norm in the critic), an exponential moving
    average of the generator's weights and a N(0, I) prior, 20 epochs;
@@ -106,14 +106,6 @@ script; the library's `set_discriminator_transport` is the same algorithm.)
 """
 
 import gan_recipe
-
-# Version 2's training (stage 1: the paper's 5 critic steps, N(0, I) prior).
-STAGE_1 = {
-    "d_lr": 1e-4,
-    "d_steps": 5,
-    "latent_components": None,
-    "epochs": 20,
-}
 
 PRESET = {
     "model": "wgan_gp",
