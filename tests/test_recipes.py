@@ -359,7 +359,11 @@ def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
     metadata = json.loads(entry_json.read_text())
     del metadata["metrics"]["epochs"]
     entry_json.write_text(json.dumps(metadata))
-    assert recipe.epochs_text(1, str(entry_json.parent)) == f"{source_name}'s + 1 fine-tuning"
+    common = _recipe("recipe_common")
+    earlier = common.init_source_record(str(entry_json.parent))
+    assert earlier["epochs"] is None
+    assert common.epochs_text(1, {"init_from": earlier["source"], "init_from_epochs": None}) == (
+        f"{source_name}'s + 1 fine-tuning")
     with pytest.raises(ValueError, match="expected a PixelCNN of this recipe's architecture"):
         recipe.copy_network_weights(source, recipe.build_model(recipe.parser(
             recipe.PRESET).parse_args(["--out", str(tmp_path / "unused"), "--filters", "4",

@@ -403,8 +403,7 @@ class AdversarialModel(GenerativeModel):
         `(batch,)`, both networks in inference mode, with the weights they
         hold (inside `sampling_weights()`: the generator `generate` uses).
         Traceable."""
-        images = self.generator(latent, training=False)
-        values = self.discriminator(images, training=False)
+        values = self._discriminate(self._generate(latent, None, False), None, False)
         return ops.reshape(ops.cast(values, "float32"), (-1,))
 
     def set_discriminator_transport(self, steps, step_size=0.01, num_pairs=2000, seed=0):

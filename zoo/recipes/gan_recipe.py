@@ -31,6 +31,7 @@ from recipe_common import CALIBRATION_NOTE
 from recipe_common import DEFAULT_DATA_DIR
 from recipe_common import add_weights_dtype_argument
 from recipe_common import card_notes
+from recipe_common import epochs_text
 from recipe_common import ROOT
 from recipe_common import add_train_seconds
 from recipe_common import fit_checkpointed
@@ -368,15 +369,6 @@ def score_and_publish(model, args):
             weights_dtype=args.weights_dtype,
         )
     return scores
-
-
-def epochs_text(epochs, scores):
-    """"10", or "21 (dcgan_mnist version 4) + 10 fine-tuning" for a run
-    started `--init-from`."""
-    if not scores.get("init_from"):
-        return epochs
-    return (f"{scores['init_from_epochs']} ({scores['init_from']}) + {epochs} "
-            "fine-tuning")
 
 
 def infogan_code_accuracy(model, args, num_samples=10_000):

@@ -83,6 +83,7 @@ from recipe_common import add_common_arguments
 from recipe_common import add_train_seconds
 from recipe_common import card_notes
 from recipe_common import cosine_adam
+from recipe_common import epochs_text
 from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
 from recipe_common import init_source_record
@@ -172,16 +173,6 @@ def copy_network_weights(source, model):
     model.network.set_weights(source.network.get_weights())
 
 
-def epochs_text(epochs, init_from):
-    """"12", or "12 (pixelcnn_mnist version 2) + 5 fine-tuning"."""
-    if not init_from:
-        return epochs
-    earlier = init_source_record(init_from)
-    if earlier["epochs"] is None:  # An entry published before it recorded them.
-        return f"{earlier['source']}'s + {epochs} fine-tuning"
-    return f"{earlier['epochs']} ({earlier['source']}) + {epochs} fine-tuning"
-
-
 def _results_path(args, num_examples):
     return os.path.join(args.out, f"results_n{num_examples}.json")
 
@@ -246,7 +237,7 @@ def publish(model, args):
             "metrics": scores,
             "description": args.description,
             "notes": card_notes(
-                args.entry, args.out, epochs_text(likelihood["epochs"], args.init_from),
+                args.entry, args.out, epochs_text(likelihood["epochs"], scores),
                 extra=(
                     "nll_nats: the exact -log p(x) of the "
                     f"{likelihood['eval_examples']:,} test images binarized once "

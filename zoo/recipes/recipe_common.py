@@ -35,6 +35,19 @@ def card_notes(entry, out, epochs, extra=""):
     )
 
 
+def epochs_text(epochs, scores):
+    """"10", or "21 (dcgan_mnist version 4) + 10 fine-tuning" for a run
+    started `--init-from` (`scores["init_from"]`, `scores["init_from_epochs"]`,
+    from `init_source_record`); "pixelcnn_mnist version 2's + 4
+    fine-tuning" when the source entry did not record its epochs."""
+    if not scores.get("init_from"):
+        return epochs
+    if scores.get("init_from_epochs") is None:
+        return f"{scores['init_from']}'s + {epochs} fine-tuning"
+    return (f"{scores['init_from_epochs']} ({scores['init_from']}) + {epochs} "
+            "fine-tuning")
+
+
 def add_train_seconds(out, seconds):
     """Adds a run's training time to `out`'s total (runs resume); returns it."""
     from keras_gen.utils import files
