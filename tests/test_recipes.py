@@ -342,7 +342,8 @@ def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
             "--init-from", str(tmp_path / "zoo" / "pixelcnn_mnist")]
     built = recipe.build_model(recipe.parser(recipe.PRESET).parse_args(
         ["--out", str(tmp_path / "unused"), *tiny]))
-    recipe.copy_network_weights(source, built)
+    common = _recipe("recipe_common")
+    common.copy_network_weights(source, built, recipe.INIT_FROM_HINT)
     for copied, original in zip(built.network.weights, source.network.weights):
         np.testing.assert_array_equal(copied.numpy(), original.numpy())
     fine = recipe.main(recipe.PRESET, [
@@ -359,15 +360,14 @@ def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
     metadata = json.loads(entry_json.read_text())
     del metadata["metrics"]["epochs"]
     entry_json.write_text(json.dumps(metadata))
-    common = _recipe("recipe_common")
     earlier = common.init_source_record(str(entry_json.parent))
     assert earlier["epochs"] is None
     assert common.epochs_text(1, {"init_from": earlier["source"], "init_from_epochs": None}) == (
         f"{source_name}'s + 1 fine-tuning")
     with pytest.raises(ValueError, match="expected a PixelCNN of this recipe's architecture"):
-        recipe.copy_network_weights(source, recipe.build_model(recipe.parser(
+        common.copy_network_weights(source, recipe.build_model(recipe.parser(
             recipe.PRESET).parse_args(["--out", str(tmp_path / "unused"), "--filters", "4",
-                                       "--num-layers", "2"])))
+                                       "--num-layers", "2"])), recipe.INIT_FROM_HINT)
 
 
 @pytest.mark.slow
@@ -396,6 +396,61 @@ def test_realnvp_recipe_trains_resumes_and_publishes(tmp_path):
     images = data.load_arrays("mnist", data_dir=MNIST_DIR)[:100]
     bits = -published.log_likelihood(images).mean() / (28 * 28 * np.log(2.0))
     assert bits == pytest.approx(entry.metrics["bits_per_dim"], rel=1e-5)
+    # Fine-tuning the published entry: its flow and dequantizer, its
+    # training time and epochs carried on to the new entry.
+    recipe = _recipe("realnvp_mnist")
+    fine = recipe.main(recipe.PRESET, [
+        "--out", str(tmp_path / "fine"), "--data-dir", MNIST_DIR, "--epochs", "1",
+        "--steps-per-epoch", "1", "--eval-examples", "50", "--filters", "8",
+        "--num-scales", "2", "--normalization", "batch",
+        "--dequantization", "variational", "--weights-dtype", "float16",
+        "--init-from", str(tmp_path / "zoo" / "realnvp_mnist"), "--publish",
+        "--score-samples", "50", "--zoo-dir", str(tmp_path / "fine_zoo"),
+    ])
+    source_name = f"realnvp_mnist version {recipe.PRESET['version']}"
+    assert fine["init_from"] == source_name and fine["init_from_epochs"] == 2
+    assert fine["epochs"] == 1 and fine["train_seconds"] > scores["train_seconds"]
+    assert f"2 ({source_name}) + 1 fine-tuning" in (
+        tmp_path / "fine_zoo" / "realnvp_mnist" / "card.md").read_text()
+
+
+def test_init_from_copies_every_network_and_refuses_another_architecture():
+    from keras_gen import models
+
+    common = _recipe("recipe_common")
+
+    def flow(**kwargs):
+        settings = dict(image_shape=(4, 4, 1), num_scales=1, filters=4,
+                        dequantization="variational", seed=0)
+        return models.RealNVP(**{**settings, **kwargs})
+
+    source, model = flow(seed=1), flow()
+    for variable in source.trainable_variables:
+        variable.assign(np.random.default_rng(0).normal(size=variable.shape))
+    common.copy_network_weights(source, model, "no hint needed")
+    for name in ("network", "dequantizer"):
+        for copied, original in zip(
+            getattr(model, name).weights, getattr(source, name).weights, strict=True
+        ):
+            np.testing.assert_array_equal(copied.numpy(), original.numpy())
+    images = np.linspace(-1.0, 1.0, 32, dtype="float32").reshape(2, 4, 4, 1)
+    np.testing.assert_allclose(
+        model.log_likelihood(images), source.log_likelihood(images), rtol=1e-6
+    )
+    # alpha shows in no weight shape; the other mismatches do.
+    for other, differ in [
+        (flow(alpha=0.01), "alpha"),
+        (flow(filters=8), "dequantizer, filters, network"),
+        (flow(dequantization="uniform"),
+         "dequantization, dequantizer: .*no dequantizer \\(expected one\\)."),
+    ]:
+        with pytest.raises(ValueError, match=f"with another {differ}.*set the flags"):
+            common.copy_network_weights(other, flow(), "set the flags")
+    with pytest.raises(ValueError, match="expected a RealNVP, received a PixelCNN"):
+        common.copy_network_weights(
+            models.PixelCNN(image_shape=(4, 4, 1), filters=4, num_layers=2), flow(),
+            "set the flags",
+        )
 
 
 @pytest.mark.parametrize("first, then", [

@@ -29,17 +29,18 @@ from keras_gen import models
 from keras_gen import networks
 from recipe_common import CALIBRATION_NOTE
 from recipe_common import DEFAULT_DATA_DIR
+from recipe_common import add_init_from_argument
 from recipe_common import add_weights_dtype_argument
 from recipe_common import card_notes
 from recipe_common import epochs_text
 from recipe_common import ROOT
-from recipe_common import add_train_seconds
 from recipe_common import fit_checkpointed
-from recipe_common import init_source_record
+from recipe_common import init_from_scores
 from recipe_common import load_init_source
 from recipe_common import publish_entry
 from recipe_common import read_train_seconds
 from recipe_common import resume_or_build
+from recipe_common import start_from_init_source
 from recipe_common import trained_model
 
 QUALITY_BARS = """The zoo's bars for a GAN entry (issue 5): classifier score >= 9.0,
@@ -195,10 +196,7 @@ def train(args):
     def build():
         model = build_model(args)
         if args.init_from:
-            # The earlier run's training time counts towards this model's.
-            earlier = init_source_record(args.init_from)
-            add_train_seconds(args.out, earlier["train_seconds"] or 0.0)
-            print(f"fine-tuning the networks of {earlier['source']}")
+            start_from_init_source(args)
         return model
 
     model, epochs_done = resume_or_build(args.out, args.resume, args.seed, build)
@@ -328,10 +326,7 @@ def score_and_publish(model, args):
             scores.update(infogan_code_accuracy(model, args))
         scores["train_seconds"] = read_train_seconds(args.out)
         scores["epochs"] = epochs
-        if args.init_from:
-            earlier = init_source_record(args.init_from)
-            scores["init_from"] = earlier["source"]
-            scores["init_from_epochs"] = earlier["epochs"]
+        scores.update(init_from_scores(args))
         scores["weights_dtype"] = args.weights_dtype
         scores["truncation_keep"] = args.truncation_keep
         scores["transport"] = _transport_setting(args)
@@ -459,11 +454,7 @@ def parser(preset):
                    choices=["auto", "layer", "batch", "none"],
                    help="of the hidden layer (auto: layer norm under batch or "
                         "layer norm); batch is for fine-tuning (--init-from)")
-    p.add_argument("--init-from", default=preset.get("init_from"),
-                   metavar="ENTRY_OR_RUN",
-                   help="start from a trained GAN's networks: a zoo entry "
-                        "(name or directory) or a training run's directory; "
-                        "fresh optimizers")
+    add_init_from_argument(p, "a trained GAN's networks", preset.get("init_from"))
     p.add_argument("--truncation-keep", type=float,
                    default=preset.get("truncation_keep"),
                    help="score and publish with Jacobian-based truncation "

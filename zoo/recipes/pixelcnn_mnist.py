@@ -80,14 +80,16 @@ from keras_gen import data
 from keras_gen import metrics
 from keras_gen import models
 from recipe_common import add_common_arguments
-from recipe_common import add_train_seconds
+from recipe_common import add_init_from_argument
 from recipe_common import card_notes
 from recipe_common import cosine_adam
 from recipe_common import epochs_text
 from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
-from recipe_common import init_source_record
+from recipe_common import copy_network_weights
+from recipe_common import init_from_scores
 from recipe_common import load_init_source
+from recipe_common import start_from_init_source
 from recipe_common import publish_entry
 from recipe_common import resume_or_build
 from recipe_common import trained_model
@@ -133,6 +135,9 @@ def build_model(args):
     return model
 
 
+INIT_FROM_HINT = "set --filters, --num-layers and the kernel sizes to the source's."
+
+
 def _binarize_images(batch):
     return data.binarize(batch)
 
@@ -141,11 +146,10 @@ def train(args):
     def build():
         model = build_model(args)
         if args.init_from:
-            copy_network_weights(load_init_source(args.init_from), model)
-            # The earlier run's training time counts towards this model's.
-            earlier = init_source_record(args.init_from)
-            add_train_seconds(args.out, earlier["train_seconds"] or 0.0)
-            print(f"fine-tuning the network of {earlier['source']}")
+            copy_network_weights(
+                load_init_source(args.init_from), model, INIT_FROM_HINT
+            )
+            start_from_init_source(args)
         return model
 
     model, epochs_done = resume_or_build(args.out, args.resume, args.seed, build)
@@ -157,20 +161,6 @@ def train(args):
         train_set = train_set.take(args.steps_per_epoch)
     fit_checkpointed(model, train_set, args.out, args.epochs, epochs_done)
     return model
-
-
-def copy_network_weights(source, model):
-    """Starts `model`'s network from a trained PixelCNN's (same architecture)."""
-    expected = [tuple(w.shape) for w in model.network.weights]
-    found = [tuple(w.shape) for w in source.network.weights]
-    if not isinstance(source, models.PixelCNN) or found != expected:
-        raise ValueError(
-            f"--init-from: expected a PixelCNN of this recipe's architecture "
-            f"(weights of shapes {expected}), received a "
-            f"{type(source).__name__} with {found}; set --filters, "
-            "--num-layers and the kernel sizes to the source's."
-        )
-    model.network.set_weights(source.network.get_weights())
 
 
 def _results_path(args, num_examples):
@@ -220,9 +210,7 @@ def publish(model, args):
         train_seconds=likelihood["train_seconds"],
         epochs=likelihood["epochs"],
     )
-    if args.init_from:
-        earlier = init_source_record(args.init_from)
-        scores.update(init_from=earlier["source"], init_from_epochs=earlier["epochs"])
+    scores.update(init_from_scores(args))
     start = time.perf_counter()  # `evaluate` has traced the sampler.
     model.generate(64, seed=0)
     scores["sample_seconds_64"] = time.perf_counter() - start
@@ -283,10 +271,7 @@ def parser(preset):
     p.add_argument("--kernel-size", type=int, default=preset["kernel_size"])
     p.add_argument("--hidden-kernel-size", type=int,
                    default=preset["hidden_kernel_size"])
-    p.add_argument("--init-from", default=None, metavar="ENTRY_OR_RUN",
-                   help="start from a trained PixelCNN's network: a zoo entry "
-                        "(name or directory) or a training run's directory; "
-                        "a fresh optimizer and learning-rate schedule")
+    add_init_from_argument(p, "a trained PixelCNN's network")
     p.add_argument("--card-note", default="",
                    help="a paragraph added to the card's notes on --publish "
                    "(e.g. how the run differed from this recipe)")

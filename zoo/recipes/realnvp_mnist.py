@@ -84,12 +84,18 @@ from keras_gen import data
 from keras_gen import metrics
 from keras_gen import models
 from recipe_common import add_common_arguments
+from recipe_common import add_init_from_argument
 from recipe_common import card_notes
+from recipe_common import copy_network_weights
 from recipe_common import cosine_adam
+from recipe_common import epochs_text
 from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
+from recipe_common import init_from_scores
+from recipe_common import load_init_source
 from recipe_common import publish_entry
 from recipe_common import resume_or_build
+from recipe_common import start_from_init_source
 from recipe_common import trained_model
 from recipe_common import run_record
 from recipe_common import mnist_steps_per_epoch
@@ -119,6 +125,11 @@ SETTINGS = (
     "mixed_precision", "num_scales", "filters", "num_blocks", "normalization",
     "alpha", "dequantization",
     "batch_size", "learning_rate", "epochs", "seed", "weights_dtype",
+    "init_from",
+)
+INIT_FROM_HINT = (
+    "set --num-scales, --filters, --num-blocks, --normalization and "
+    "--dequantization to the source's."
 )
 
 
@@ -138,9 +149,16 @@ def build_model(args):
 
 
 def train(args):
-    model, epochs_done = resume_or_build(
-        args.out, args.resume, args.seed, lambda: build_model(args)
-    )
+    def build():
+        model = build_model(args)
+        if args.init_from:
+            copy_network_weights(
+                load_init_source(args.init_from), model, INIT_FROM_HINT
+            )
+            start_from_init_source(args)
+        return model
+
+    model, epochs_done = resume_or_build(args.out, args.resume, args.seed, build)
     # Images in [-1, 1]; the model dequantizes them itself, fresh each step.
     train_set = data.load(
         "mnist", batch_size=args.batch_size, data_dir=args.data_dir,
@@ -191,6 +209,8 @@ def publish(model, args):
         nll_stderr=likelihood["test_nll_stderr"],
         bits_per_dim=likelihood["bits_per_dim"],
         train_seconds=likelihood["train_seconds"],
+        epochs=likelihood["epochs"],
+        **init_from_scores(args),
     )
     print(json.dumps(scores, indent=2))
     publish_entry(
@@ -203,7 +223,7 @@ def publish(model, args):
             "metrics": scores,
             "description": args.description,
             "notes": card_notes(
-                args.entry, args.out, likelihood["epochs"],
+                args.entry, args.out, epochs_text(likelihood["epochs"], scores),
                 extra=(
                     f"bits_per_dim and nll_nats: {LIKELIHOOD_NOTE[model.dequantization]}"
                     f" of the {likelihood['eval_examples']:,} test images, each "
@@ -265,6 +285,7 @@ def parser(preset):
     p.add_argument("--dequantization", choices=["uniform", "variational"],
                    default=preset["dequantization"],
                    help="uniform noise, or a learned q(u | k) (Flow++)")
+    add_init_from_argument(p, "a trained RealNVP's flow and dequantizer")
     return p
 
 

@@ -274,6 +274,74 @@ def init_source_record(init_from):
     }
 
 
+def start_from_init_source(args):
+    """`--init-from`'s bookkeeping when a run starts: the source's training
+    time counts towards this run's (`OUT/train_seconds.json`)."""
+    earlier = init_source_record(args.init_from)
+    add_train_seconds(args.out, earlier["train_seconds"] or 0.0)
+    print(f"fine-tuning the networks of {earlier['source']}")
+
+
+def init_from_scores(args):
+    """The scores' record of `--init-from` (for `epochs_text` and the
+    card): `{"init_from": source, "init_from_epochs": its epochs}`, or {}."""
+    if not getattr(args, "init_from", None):
+        return {}
+    earlier = init_source_record(args.init_from)
+    return {"init_from": earlier["source"], "init_from_epochs": earlier["epochs"]}
+
+
+def copy_network_weights(source, model, hint):
+    """Starts `model`'s networks (its class's `_networks`) from a trained
+    model's of the same class and architecture.
+
+    Raises ValueError, ending with `hint` (which flags to set), when
+    `source` is another class, or its `_network_args` (e.g. RealNVP's
+    `alpha`, which no weight shape shows) or any network's weight shapes
+    differ.
+    """
+
+    def architecture(of):
+        settings = {key: getattr(of, key, None) for key in type(model)._network_args}
+        for name in type(model)._networks:
+            network = getattr(of, name, None)
+            settings[name] = None if network is None else [
+                tuple(w.shape) for w in network.weights
+            ]
+        return settings
+
+    def difference(key, expected, found):
+        if key not in type(model)._networks:
+            return f"{key} {found!r} (expected {expected!r})"
+        if found is None or expected is None:
+            return f"no {key} (expected one)" if found is None else (
+                f"a {key} (expected none)")
+        if len(found) != len(expected):
+            return f"{key} of {len(found)} weights (expected {len(expected)})"
+        index = next(i for i, (a, b) in enumerate(zip(expected, found)) if a != b)
+        return (f"{key} weight {index} of shape {found[index]} (expected "
+                f"{expected[index]})")
+
+    name = type(model).__name__
+    if type(source) is not type(model):
+        raise ValueError(
+            f"--init-from: expected a {name}, received a "
+            f"{type(source).__name__}; {hint}"
+        )
+    expected, found = architecture(model), architecture(source)
+    differ = [key for key in expected if found[key] != expected[key]]
+    if differ:
+        raise ValueError(
+            f"--init-from: expected a {name} of this recipe's architecture, "
+            f"received one with another {', '.join(sorted(differ))}: "
+            + "; ".join(difference(key, expected[key], found[key]) for key in differ)
+            + f". {hint}"
+        )
+    for name in type(model)._networks:
+        if getattr(model, name, None) is not None:
+            getattr(model, name).set_weights(getattr(source, name).get_weights())
+
+
 def publish_entry(model, path, metadata, samples, weights_dtype="float32"):
     """Saves `model` as the zoo entry `path`, without optimizer state.
 
@@ -322,6 +390,17 @@ def add_weights_dtype_argument(parser, preset):
         "numbers are those of the stored weights",
     )
     return parser
+
+
+def add_init_from_argument(parser, what, default=None):
+    """`--init-from ENTRY_OR_RUN`: start from `what` (e.g. "a trained
+    PixelCNN's network") of a zoo entry or a training run."""
+    parser.add_argument(
+        "--init-from", default=default, metavar="ENTRY_OR_RUN",
+        help=f"start from {what}: a zoo entry (name or directory) or a "
+             "training run's directory; a fresh optimizer and learning-rate "
+             "schedule",
+    )
 
 
 def add_common_arguments(parser, preset):
