@@ -58,6 +58,10 @@ version 2 has both.
     python zoo/recipes/realnvp_mnist.py --out runs/realnvp --mixed-precision --resume
     python zoo/recipes/realnvp_mnist.py --out runs/realnvp --mixed-precision \\
         --evaluate-only --publish
+    # Fine-tuning an entry (or a run): its flow and dequantizer, a fresh
+    # Adam cosine-decayed over --epochs; the card counts both runs' time.
+    python zoo/recipes/realnvp_mnist.py --out runs/realnvp_ft --mixed-precision \\
+        --init-from realnvp_mnist --epochs 4 --learning-rate 2e-4
     # A smoke run: a few steps, a few test images.
     python zoo/recipes/realnvp_mnist.py --out /tmp/rnvp --epochs 1 \\
         --steps-per-epoch 3 --eval-examples 200
