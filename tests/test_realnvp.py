@@ -616,3 +616,58 @@ def test_mixed_bfloat16_policy_keeps_the_flow_in_float32():
     history = mixed.fit(images, batch_size=8, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert any(not np.array_equal(b, a) for b, a in zip(before, mixed.get_weights()))
+
+
+# ----------------------------------------------------------------------
+# Growing a trained flow: deeper coupling networks that start where it was.
+# ----------------------------------------------------------------------
+
+
+def test_a_deepened_flow_computes_what_the_shallow_one_does_then_trains_on():
+    shallow = models.RealNVP(
+        image_shape=IMAGE_SHAPE, num_scales=2, filters=4, num_blocks=1,
+        dequantization="variational", seed=1,
+    )
+    _randomize(shallow, scale=0.2)
+    deep = models.RealNVP(
+        image_shape=IMAGE_SHAPE, num_scales=2, filters=4, num_blocks=3,
+        dequantization="variational", seed=1,
+    )
+    deep.deepen_from(shallow)
+    images = np.random.default_rng(0).uniform(-1, 1, (6, *IMAGE_SHAPE)).astype("float32")
+    np.testing.assert_allclose(
+        deep.log_likelihood(images), shallow.log_likelihood(images), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        deep.generate(3, seed=0), shallow.generate(3, seed=0), atol=1e-5
+    )
+    # The extra blocks' first convolutions keep a random start (so their
+    # second convolutions get gradients), their second ones are zero.
+    for network in [*deep.network.coupling_networks, deep.dequantizer]:
+        for first, second in zip(network.block_convs[2::2], network.block_convs[3::2]):
+            assert np.abs(first.kernel.numpy()).sum() > 0
+            assert not np.any(second.kernel.numpy()) and not np.any(second.bias.numpy())
+    # Training moves the extra blocks.
+    before = deep.network.coupling_networks[0].block_convs[3].kernel.numpy().copy()
+    deep.compile(optimizer=keras.optimizers.Adam(1e-3))
+    deep.fit(images, batch_size=3, epochs=1, verbose=0)
+    assert np.any(deep.network.coupling_networks[0].block_convs[3].kernel.numpy() != before)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(num_blocks=3), "the source has 3 residual blocks, this network 2"),
+    (dict(filters=8), "same filters: this one has 4, the source 8"),
+    (dict(alpha=0.1), "same alpha: this one has 0.05, the source 0.1"),
+    (dict(normalization="batch"), "same normalization"),
+])
+def test_deepen_from_refuses_a_flow_it_cannot_grow(change, message):
+    settings = dict(image_shape=IMAGE_SHAPE, num_scales=1, filters=4, num_blocks=2)
+    deep = models.RealNVP(**settings)
+    with pytest.raises(ValueError, match=message):
+        deep.deepen_from(models.RealNVP(**{**settings, **change}))
+    with pytest.raises(ValueError, match="takes a RealNVP, received PixelCNN"):
+        deep.deepen_from(models.PixelCNN(image_shape=IMAGE_SHAPE, filters=4, num_layers=2))
+    batch_normalized = CouplingNetwork(1, filters=4, num_blocks=2, normalization="batch")
+    batch_normalized.build((None, 8, 8, 2))
+    with pytest.raises(ValueError, match="batch normalization is not supported"):
+        batch_normalized.deepen_from(batch_normalized)

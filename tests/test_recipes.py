@@ -511,3 +511,33 @@ def test_a_two_optimizer_checkpoint_cannot_change_dtype_policy_on_resume(tmp_pat
     keras.config.set_dtype_policy("mixed_bfloat16")
     with pytest.raises(ValueError, match="Resume with the policy the run started with"):
         recipe_common.under_global_policy(gan, lambda: None)
+
+
+def test_realnvp_recipe_deepens_the_flow_it_starts_from(tmp_path):
+    from keras_gen import models
+
+    recipe = _recipe("realnvp_mnist")
+    flags = ["--filters", "4", "--num-scales", "2"]
+    source = recipe.build_model(recipe.parser(recipe.PRESET).parse_args(
+        ["--out", str(tmp_path / "unused"), *flags]))
+    for variable in source.trainable_variables:
+        variable.assign(np.random.default_rng(0).normal(scale=0.1, size=variable.shape))
+    run = tmp_path / "run"
+    run.mkdir()
+    source.save(str(run / "model.keras"))
+
+    def initialized(*more):
+        args = recipe.parser(recipe.PRESET).parse_args(
+            ["--out", str(tmp_path / "fine"), *flags, "--init-from", str(run), *more])
+        return recipe.initialized_model(args)
+
+    deep = initialized("--num-blocks", "3", "--deepen")
+    assert isinstance(deep, models.RealNVP) and deep.num_blocks == 3
+    images = np.linspace(-1.0, 1.0, 2 * 784, dtype="float32").reshape(2, 28, 28, 1)
+    np.testing.assert_allclose(
+        deep.log_likelihood(images), source.log_likelihood(images), rtol=1e-5)
+    with pytest.raises(ValueError, match=(
+            r"with another .*num_blocks: num_blocks 1 \(expected 3\).*or add --deepen")):
+        initialized("--num-blocks", "3")
+    with pytest.raises(SystemExit):
+        recipe.main(recipe.PRESET, ["--out", str(tmp_path / "x"), "--deepen"])

@@ -350,6 +350,40 @@ class RealNVP(SingleOptimizerModel):
         log_p = self.pixel_distribution().log_prob(self.levels(images) + offsets)
         return log_p - log_q
 
+    def deepen_from(self, source):
+        """Starts this flow from a trained `RealNVP` with fewer residual blocks.
+
+        Every coupling network (and the dequantizer) takes its counterpart's
+        weights, with the extra residual blocks starting as the identity
+        (`CouplingNetwork.deepen_from`): this flow then gives exactly
+        `source`'s likelihoods and samples, with more capacity to train.
+
+        Args:
+            source: a `RealNVP` with the same settings but `num_blocks`
+                (at most this one's), without batch normalization.
+
+        Raises:
+            ValueError: when `source` is not such a flow.
+        """
+        if not isinstance(source, RealNVP):
+            raise ValueError(
+                f"deepen_from() takes a RealNVP, received {type(source).__name__}."
+            )
+        for key in self._network_args:
+            if key != "num_blocks" and getattr(source, key) != getattr(self, key):
+                raise ValueError(
+                    f"deepen_from() needs a flow with the same {key}: this one "
+                    f"has {getattr(self, key)!r}, the source "
+                    f"{getattr(source, key)!r}."
+                )
+        pairs = list(zip(
+            self.network.coupling_networks, source.network.coupling_networks
+        ))
+        if self.dequantizer is not None:
+            pairs.append((self.dequantizer, source.dequantizer))
+        for network, trained in pairs:
+            network.deepen_from(trained)
+
     def nats_to_bits_per_dim(self, nats):
         """A negative log-likelihood in nats per image, in bits per dimension."""
         return nats / (self.latent_dim * math.log(2.0))

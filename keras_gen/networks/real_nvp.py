@@ -160,6 +160,50 @@ class CouplingNetwork(keras.layers.Layer):
         shift, raw_log_scale = ops.split(self.output_conv(activate(h)), 2, axis=-1)
         return shift, self.log_scale_factor * ops.tanh(raw_log_scale)
 
+    def deepen_from(self, source):
+        """Takes a trained `CouplingNetwork` with fewer residual blocks.
+
+        Copies `source`'s weights into the same layers of this network (its
+        first `source.num_blocks` blocks, the input and output convolutions
+        and the log-scale factor) and zeroes the second convolution of each
+        extra block, so every extra block adds 0 and this network computes
+        exactly what `source` does; the extra blocks' first convolutions
+        keep their random initialization, so training grows them from there
+        (the zero-initialized residual branch of Fixup and SkipInit).
+
+        Args:
+            source: a built `CouplingNetwork` with the same `channels` and
+                `filters`, at most `num_blocks` blocks and no normalization.
+
+        Raises:
+            ValueError: when `source` cannot be grown into this network.
+        """
+        for name in ("channels", "filters", "normalization"):
+            if getattr(source, name) != getattr(self, name):
+                raise ValueError(
+                    f"Can only deepen a coupling network with the same {name}: "
+                    f"this one has {getattr(self, name)!r}, the source "
+                    f"{getattr(source, name)!r}."
+                )
+        if self.normalization is not None:
+            raise ValueError(
+                "Deepening a coupling network with batch normalization is not "
+                "supported (the extra blocks' statistics would start empty)."
+            )
+        if source.num_blocks > self.num_blocks:
+            raise ValueError(
+                f"Can only deepen: the source has {source.num_blocks} residual "
+                f"blocks, this network {self.num_blocks}."
+            )
+        pairs = [(self.input_conv, source.input_conv),
+                 (self.output_conv, source.output_conv),
+                 *zip(self.block_convs, source.block_convs)]
+        for layer, trained in pairs:
+            layer.set_weights(trained.get_weights())
+        for extra in self.block_convs[len(source.block_convs) + 1 :: 2]:
+            extra.set_weights([np.zeros(w.shape, "float32") for w in extra.weights])
+        self.log_scale_factor.assign(source.log_scale_factor)
+
     def compute_output_shape(self, input_shape):
         shape = (*input_shape[:-1], self.channels)
         return shape, shape

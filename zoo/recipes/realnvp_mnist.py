@@ -129,11 +129,12 @@ SETTINGS = (
     "mixed_precision", "num_scales", "filters", "num_blocks", "normalization",
     "alpha", "dequantization",
     "batch_size", "learning_rate", "epochs", "seed", "weights_dtype",
-    "init_from",
+    "init_from", "deepen",
 )
 INIT_FROM_HINT = (
-    "set --num-scales, --filters, --num-blocks, --normalization and "
-    "--dequantization to the source's."
+    "set --num-scales, --filters, --num-blocks, --normalization, --alpha and "
+    "--dequantization to the source's (or add --deepen to grow a flow with "
+    "fewer residual blocks)."
 )
 
 
@@ -152,17 +153,24 @@ def build_model(args):
     return model
 
 
-def train(args):
-    def build():
-        model = build_model(args)
-        if args.init_from:
-            copy_network_weights(
-                load_init_source(args.init_from), model, INIT_FROM_HINT
-            )
-            start_from_init_source(args)
-        return model
+def initialized_model(args):
+    """`build_model(args)`, started from `--init-from`'s flow when given
+    (copied, or with `--deepen` grown by `RealNVP.deepen_from`)."""
+    model = build_model(args)
+    if args.init_from:
+        source = load_init_source(args.init_from)
+        if args.deepen:
+            model.deepen_from(source)
+        else:
+            copy_network_weights(source, model, INIT_FROM_HINT)
+        start_from_init_source(args)
+    return model
 
-    model, epochs_done = resume_or_build(args.out, args.resume, args.seed, build)
+
+def train(args):
+    model, epochs_done = resume_or_build(
+        args.out, args.resume, args.seed, lambda: initialized_model(args)
+    )
     # Images in [-1, 1]; the model dequantizes them itself, fresh each step.
     train_set = data.load(
         "mnist", batch_size=args.batch_size, data_dir=args.data_dir,
@@ -290,11 +298,18 @@ def parser(preset):
                    default=preset["dequantization"],
                    help="uniform noise, or a learned q(u | k) (Flow++)")
     add_init_from_argument(p, "a trained RealNVP's flow and dequantizer")
+    p.add_argument("--deepen", action="store_true",
+                   help="with --init-from a flow with fewer residual blocks: "
+                        "copy them and start the extra blocks as the identity "
+                        "(RealNVP.deepen_from)")
     return p
 
 
 def main(preset=PRESET, argv=None):
-    args = parser(preset).parse_args(argv)
+    p = parser(preset)
+    args = p.parse_args(argv)
+    if args.deepen and not args.init_from:
+        p.error("--deepen grows the flow of --init-from; give one")
     model = trained_model(args, train, lambda: build_model(args))
     if args.publish:
         return publish(model, args)
