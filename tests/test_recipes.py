@@ -364,6 +364,13 @@ def test_pixelcnn_recipe_trains_resumes_and_publishes(tmp_path):
     assert earlier["epochs"] is None
     assert common.epochs_text(1, {"init_from": earlier["source"], "init_from_epochs": None}) == (
         f"{source_name}'s + 1 fine-tuning")
+    # An entry fine-tuned from another counts both runs' epochs, or None
+    # when its source's are unknown.
+    for before, total in [(12, 14), (None, None)]:
+        metadata["metrics"].update(epochs=2, init_from="a version 1",
+                                   init_from_epochs=before)
+        entry_json.write_text(json.dumps(metadata))
+        assert common.init_source_record(str(entry_json.parent))["epochs"] == total
     with pytest.raises(ValueError, match="expected a PixelCNN of this recipe's architecture"):
         common.copy_network_weights(source, recipe.build_model(recipe.parser(
             recipe.PRESET).parse_args(["--out", str(tmp_path / "unused"), "--filters", "4",
@@ -541,3 +548,25 @@ def test_realnvp_recipe_deepens_the_flow_it_starts_from(tmp_path):
         initialized("--num-blocks", "3")
     with pytest.raises(SystemExit):
         recipe.main(recipe.PRESET, ["--out", str(tmp_path / "x"), "--deepen"])
+
+
+def test_cosine_adam_warms_up_then_decays_over_the_rest_of_the_run():
+    import argparse
+
+    common = _recipe("recipe_common")
+
+    def rates(warmup_steps, steps):
+        args = argparse.Namespace(learning_rate=1e-3, epochs=2, warmup_steps=warmup_steps)
+        config = common.cosine_adam(args, steps_per_epoch=50).get_config()
+        schedule = keras.optimizers.schedules.deserialize(config["learning_rate"])
+        return [float(schedule(step)) for step in steps]
+
+    # Without warmup: the cosine from the full rate over all 100 steps.
+    np.testing.assert_allclose(
+        rates(0, [0, 50, 100]), [1e-3, 1e-3 * (0.02 + 0.98 * 0.5), 2e-5], rtol=1e-5)
+    # With 20: linear from 0, then the cosine over the other 80 steps.
+    np.testing.assert_allclose(
+        rates(20, [0, 10, 20, 60, 100]),
+        [0.0, 5e-4, 1e-3, 1e-3 * (0.02 + 0.98 * 0.5), 2e-5], rtol=1e-5, atol=1e-12)
+    with pytest.raises(ValueError, match=r"--warmup-steps must be in \[0, 100\)"):
+        rates(100, [0])

@@ -116,7 +116,7 @@ PRESET = {
 }
 SETTINGS = (
     "mixed_precision", "gated", "filters", "num_layers", "kernel_size",
-    "hidden_kernel_size", "batch_size", "learning_rate", "epochs", "seed",
+    "hidden_kernel_size", "batch_size", "learning_rate", "warmup_steps", "epochs", "seed",
     "weights_dtype", "init_from",
 )
 

@@ -128,7 +128,7 @@ PRESET = {
 SETTINGS = (
     "mixed_precision", "num_scales", "filters", "num_blocks", "normalization",
     "alpha", "dequantization",
-    "batch_size", "learning_rate", "epochs", "seed", "weights_dtype",
+    "batch_size", "learning_rate", "warmup_steps", "epochs", "seed", "weights_dtype",
     "init_from", "deepen",
 )
 INIT_FROM_HINT = (

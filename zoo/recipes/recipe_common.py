@@ -132,12 +132,32 @@ def under_global_policy(model, build_model):
 
 def cosine_adam(args, steps_per_epoch):
     """Adam whose learning rate (`args.learning_rate`) decays on a cosine
-    over this run's `args.epochs`, to 2% of its start."""
+    over this run's `args.epochs`, to 2% of its start.
+
+    With `args.warmup_steps` (`--warmup-steps`) the rate first rises
+    linearly from 0 over that many steps, and the cosine takes the rest of
+    the run: a fresh Adam's first steps move every weight by the full rate
+    (its update is about rate * sign(gradient)), which can throw a trained
+    model far off (`zoo/recipes/realnvp_mnist.py` measures it).
+    """
     import keras
 
-    schedule = keras.optimizers.schedules.CosineDecay(
-        args.learning_rate, decay_steps=args.epochs * steps_per_epoch, alpha=0.02
-    )
+    total = args.epochs * steps_per_epoch
+    warmup = getattr(args, "warmup_steps", 0) or 0
+    if not 0 <= warmup < total:
+        raise ValueError(
+            f"--warmup-steps must be in [0, {total}) (the run's steps), "
+            f"received {warmup}."
+        )
+    if warmup:
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=total - warmup, alpha=0.02,
+            warmup_target=args.learning_rate, warmup_steps=warmup,
+        )
+    else:
+        schedule = keras.optimizers.schedules.CosineDecay(
+            args.learning_rate, decay_steps=total, alpha=0.02
+        )
     return keras.optimizers.Adam(schedule)
 
 
@@ -256,7 +276,12 @@ def load_init_source(init_from):
 
 def init_source_record(init_from):
     """What the card and scores say of the `--init-from` model: where it
-    came from, its epochs and training seconds."""
+    came from, its epochs and training seconds.
+
+    An entry that was itself fine-tuned counts its source's epochs too
+    (`init_from_epochs` + `epochs`), or None when its source's are unknown:
+    the card never gives a fine-tuning run's epochs as a model's whole.
+    """
     from keras_gen import callbacks
     from keras_gen import zoo
 
@@ -267,9 +292,13 @@ def init_source_record(init_from):
             "train_seconds": read_train_seconds(init_from),
         }
     entry = zoo.get_entry(init_from)
+    epochs = entry.metrics.get("epochs")
+    if entry.metrics.get("init_from") and epochs is not None:
+        earlier = entry.metrics.get("init_from_epochs")
+        epochs = None if earlier is None else earlier + epochs
     return {
         "source": f"{entry.name} version {entry.version}",
-        "epochs": entry.metrics.get("epochs"),
+        "epochs": epochs,
         "train_seconds": entry.metrics.get("train_seconds"),
     }
 
@@ -408,7 +437,7 @@ def add_common_arguments(parser, preset):
 
     `--out`, `--data-dir`, `--entry`, `--version`, `--description`,
     `--epochs`, `--steps-per-epoch`, `--batch-size`, `--learning-rate`,
-    `--seed`, `--resume`, `--evaluate-only`, `--eval-examples`,
+    `--warmup-steps`, `--seed`, `--resume`, `--evaluate-only`, `--eval-examples`,
     `--score-samples`, `--publish`, `--zoo-dir`, `--mixed-precision` and
     `--weights-dtype`; defaults from `preset` (keys `entry`, `version`,
     `description`, `epochs`, `batch_size`, `learning_rate`, optionally
@@ -424,6 +453,9 @@ def add_common_arguments(parser, preset):
     p.add_argument("--steps-per-epoch", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=preset["batch_size"])
     p.add_argument("--learning-rate", type=float, default=preset["learning_rate"])
+    p.add_argument("--warmup-steps", type=int, default=preset.get("warmup_steps", 0),
+                   help="raise the learning rate linearly from 0 over this "
+                        "many steps first (for fine-tuning with --init-from)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--evaluate-only", action="store_true")
