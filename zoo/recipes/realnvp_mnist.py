@@ -110,7 +110,7 @@ PAPER = (
 )
 PRESET = {
     "entry": "realnvp_mnist",
-    "version": 2,
+    "version": 3,
     "description": (
         "28x28 MNIST digits from a Real NVP flow; exact 8-bit test bits/dim."
     ),
@@ -118,11 +118,11 @@ PRESET = {
     "filters": 64,
     "num_blocks": 1,
     "normalization": None,
-    "alpha": 0.05,
+    "alpha": 1e-6,
     "dequantization": "variational",
     "batch_size": 64,
     "learning_rate": 5e-4,
-    "epochs": 10,
+    "epochs": 15,
     "weights_dtype": "float16",
 }
 SETTINGS = (
