@@ -23,7 +23,7 @@ from tests import model_test_case
 from tests.test_data import write_mnist_files
 
 IMAGE_SHAPE = (8, 8, 1)
-ALPHA = 0.05
+ALPHA = 1e-6
 
 
 def _make(compile=True, image_shape=IMAGE_SHAPE, num_scales=1, **kwargs):
@@ -483,12 +483,23 @@ def test_log_likelihood_and_bits_per_dim_by_hand():
     # log|dy/dv| = log 0.9 - log p - log(1 - p) - log 256 = -2.6362127,
     # per pixel -7.7834837; 4 pixels: -31.133935 nats;
     # bits/dim = 31.133935 / (4 ln 2) = 11.229193.
-    tiny = _make(image_shape=(2, 2, 1), num_scales=1)
+    tiny = _make(image_shape=(2, 2, 1), num_scales=1, alpha=0.05)
     black = -np.ones((1, 2, 2, 1), "float32")
     log_p = float(tiny.log_prob(black, np.full_like(black, 0.5))[0])
     np.testing.assert_allclose(log_p, -31.133935, rtol=1e-6)
     np.testing.assert_allclose(
         tiny.nats_to_bits_per_dim(-log_p), 11.229193, rtol=1e-6
+    )
+    # The default alpha = 1e-6: p = 1e-6 + (1 - 2e-6) u = 0.00195412109375,
+    # y = -6.2358587, log N(y) = -20.361906, log|dy/dv| = log(1 - 2e-6)
+    # - log p - log(1 - p) - log 256 = 0.69459134 (the logit stretches the
+    # black level's interval): per pixel -19.667314; 4 pixels: -78.669257
+    # nats; bits/dim = 28.373937.
+    tiny = _make(image_shape=(2, 2, 1), num_scales=1)
+    log_p = float(tiny.log_prob(black, np.full_like(black, 0.5))[0])
+    np.testing.assert_allclose(log_p, -78.669257, rtol=1e-6)
+    np.testing.assert_allclose(
+        tiny.nats_to_bits_per_dim(-log_p), 28.373937, rtol=1e-6
     )
 
     images = _images(5, seed=5)
@@ -508,8 +519,10 @@ def test_the_density_integrates_to_the_normal_mass_of_the_logit_range():
     # One pixel: integral over v in [0, 256) of p(v) dv, by the midpoint rule
     # over every level k and 64 noise values, must be the standard normal
     # mass between z(v = 0) and z(v = 256) (the logit range is bounded by
-    # alpha). A missing 1/256 or logit Jacobian would be off by far.
-    model = _make(image_shape=(1, 1, 1), num_scales=1)
+    # alpha). A missing 1/256 or logit Jacobian would be off by far. (With
+    # alpha = 0.05: at the default 1e-6 the density near v = 0 changes too
+    # fast for 64 noise values per level.)
+    model = _make(image_shape=(1, 1, 1), num_scales=1, alpha=0.05)
     _randomize(model.network, scale=0.5)
     steps = 64
     levels = np.repeat(np.arange(256), steps)
@@ -657,7 +670,7 @@ def test_a_deepened_flow_computes_what_the_shallow_one_does_then_trains_on():
 @pytest.mark.parametrize("change, message", [
     (dict(num_blocks=3), "the source has 3 residual blocks, this network 2"),
     (dict(filters=8), "same filters: this one has 4, the source 8"),
-    (dict(alpha=0.1), "same alpha: this one has 0.05, the source 0.1"),
+    (dict(alpha=0.1), "same alpha: this one has 1e-06, the source 0.1"),
     (dict(normalization="batch"), "same normalization"),
 ])
 def test_deepen_from_refuses_a_flow_it_cannot_grow(change, message):

@@ -68,8 +68,17 @@ class RealNVP(SingleOptimizerModel):
       (see below);
     - y = logit(alpha + (1 - 2 alpha) * v / 256): the flow works on the
       real line, and the logit's argument stays in [alpha, 1 - alpha)
-      (never logit(0) = -inf). `alpha` = 0.05 by default (the value the
-      paper uses), configurable.
+      (never logit(0) = -inf). `alpha` = 1e-6 by default, the margin
+      flows on MNIST use (Papamakarios et al. 2017); the paper's 0.05
+      (for natural images) is configurable. On MNIST, where most pixels
+      are level 0, 0.05 squeezes every black pixel's dequantized values
+      into a logit interval 0.07 wide (8.3 wide at 1e-6), a spike the
+      flow has to stretch by more than an order of magnitude; its first
+      couplings then become so sharp that one fresh-Adam step of 2e-4
+      from a trained flow (every weight moved by about the rate) took its
+      bits/dim on the next batch from 1.35 to 8.4. Measured on MNIST
+      (`zoo/recipes/realnvp_mnist.py`, 600 steps from scratch, 64
+      channels): 1.295 test bits/dim at 1e-6 against 1.981 at 0.05.
 
     The preprocessing is part of the `tfp` bijector chain of
     `pixel_distribution()`, so its log-determinant is part of every likelihood:
@@ -142,7 +151,7 @@ class RealNVP(SingleOptimizerModel):
             and `dequantization="variational"`. Must be None for uniform
             dequantization.
         alpha: float in (0, 0.5), the logit preprocessing's margin.
-            Defaults to 0.05.
+            Defaults to 1e-6 (see above; the paper's is 0.05).
         seed: int or None, seeds the model's noise (dequantization and
             unseeded `generate`).
         **kwargs: passed to `keras.Model`.
@@ -188,7 +197,7 @@ class RealNVP(SingleOptimizerModel):
         filters=32,
         num_blocks=1,
         normalization=None,
-        alpha=0.05,
+        alpha=1e-6,
         dequantization="uniform",
         dequantizer=None,
         seed=None,
