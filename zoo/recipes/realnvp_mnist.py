@@ -4,7 +4,8 @@ Protocol (the standard one for flows on 8-bit images, Dinh et al. 2017,
 Theis et al. 2016):
 - train on the 60,000 training images as 8-bit levels k, dequantized anew
   every step, v = k + u with u ~ U[0, 1) (the model does it, from its
-  seed generator), then mapped to logit space with alpha = 0.05;
+  seed generator), then mapped to logit space, y = logit(alpha +
+  (1 - 2 alpha) v / 256), with alpha = 1e-6 (version 3; 0.05 before);
 - evaluate on the 10,000 test images, each dequantized once with the
   model's fixed seed 0 (`RealNVP.log_likelihood`);
 - report the test NLL = -mean log p(v) in nats, and bits per dimension
