@@ -82,11 +82,11 @@ from keras_gen import models
 from recipe_common import add_common_arguments
 from recipe_common import add_init_from_argument
 from recipe_common import card_notes
+from recipe_common import copy_network_weights
 from recipe_common import cosine_adam
 from recipe_common import epochs_text
 from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
-from recipe_common import copy_network_weights
 from recipe_common import init_from_scores
 from recipe_common import load_init_source
 from recipe_common import start_from_init_source
@@ -116,8 +116,8 @@ PRESET = {
 }
 SETTINGS = (
     "mixed_precision", "gated", "filters", "num_layers", "kernel_size",
-    "hidden_kernel_size", "batch_size", "learning_rate", "warmup_steps", "epochs", "seed",
-    "weights_dtype", "init_from",
+    "hidden_kernel_size", "batch_size", "learning_rate", "warmup_steps",
+    "epochs", "seed", "weights_dtype", "init_from",
 )
 
 

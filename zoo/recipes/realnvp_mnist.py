@@ -146,9 +146,8 @@ PRESET = {
 }
 SETTINGS = (
     "mixed_precision", "num_scales", "filters", "num_blocks", "normalization",
-    "alpha", "dequantization",
-    "batch_size", "learning_rate", "warmup_steps", "epochs", "seed", "weights_dtype",
-    "init_from", "deepen",
+    "alpha", "dequantization", "batch_size", "learning_rate", "warmup_steps",
+    "epochs", "seed", "weights_dtype", "init_from", "deepen",
 )
 INIT_FROM_HINT = (
     "set --num-scales, --filters, --num-blocks, --normalization, --alpha and "

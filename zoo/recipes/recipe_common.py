@@ -366,9 +366,9 @@ def copy_network_weights(source, model, hint):
             + "; ".join(difference(key, expected[key], found[key]) for key in differ)
             + f". {hint}"
         )
-    for name in type(model)._networks:
-        if getattr(model, name, None) is not None:
-            getattr(model, name).set_weights(getattr(source, name).get_weights())
+    for network in type(model)._networks:
+        if getattr(model, network, None) is not None:
+            getattr(model, network).set_weights(getattr(source, network).get_weights())
 
 
 def publish_entry(model, path, metadata, samples, weights_dtype="float32"):
