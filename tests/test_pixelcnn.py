@@ -332,3 +332,68 @@ def test_mixed_bfloat16_policy_trains_and_samples_with_float32_likelihoods(name)
     assert any(
         not np.array_equal(b, a) for b, a in zip(before, mixed.get_weights())
     )
+
+
+# ----------------------------------------------------------------------
+# Growing a trained PixelCNN: extra layers that start as the identity.
+# ----------------------------------------------------------------------
+
+
+def _deepened(name, num_layers=4):
+    shallow = _make(name, compile=False)
+    for weight in shallow.network.weights:  # Trained-like: no zero weights.
+        weight.assign(weight + 0.2 * np.sign(weight.numpy() + 1e-3))
+    deep = models.PixelCNN(
+        image_shape=IMAGE_SHAPE, filters=4, num_layers=num_layers, kernel_size=3,
+        gated=shallow.gated, num_classes=shallow.num_classes, seed=1,
+    )
+    deep.deepen_from(shallow)
+    return shallow, deep
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_a_deepened_pixelcnn_computes_what_the_shallow_one_does_then_trains_on(name):
+    shallow, deep = _deepened(name)
+    images, labels = _data(deep, num_examples=6)
+    np.testing.assert_allclose(
+        deep.log_likelihood(images, labels), shallow.log_likelihood(images, labels),
+        rtol=1e-5,
+    )
+    labels = _labels(deep, 4)
+    np.testing.assert_array_equal(
+        deep.generate(4, seed=3, labels=labels),
+        shallow.generate(4, seed=3, labels=labels),
+    )
+    # The extra layers add zero through their residual convolution; the rest
+    # of them keeps a random start, so that convolution gets gradients.
+    network = deep.network
+    extra = (
+        [block.residual for block in network.blocks[2:]]
+        if deep.gated else network.convolutions[2:]
+    )
+    for layer in extra:
+        assert not any(np.any(w) for w in layer.get_weights())
+    if deep.gated:
+        assert all(np.any(b.vertical_conv.kernel.numpy()) for b in network.blocks[2:])
+    before = [layer.get_weights()[0].copy() for layer in extra]
+    deep.compile(optimizer=keras.optimizers.Adam(1e-2))
+    deep.fit(*_data(deep), batch_size=4, epochs=2, verbose=0)
+    for layer, start in zip(extra, before):
+        assert np.any(layer.get_weights()[0] != start)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(num_layers=3), "the source has 3 layers, this network 2"),
+    (dict(filters=8), "same filters: this one has 4, the source 8"),
+    (dict(gated=False), "same gated: this one has True, the source False"),
+    (dict(num_classes=3), "same num_classes: this one has None, the source 3"),
+])
+def test_deepen_from_refuses_a_pixelcnn_it_cannot_grow(change, message):
+    settings = dict(image_shape=IMAGE_SHAPE, filters=4, num_layers=2, kernel_size=3)
+    deep = models.PixelCNN(**settings)
+    with pytest.raises(ValueError, match=message):
+        deep.deepen_from(models.PixelCNN(**{**settings, **change}))
+    with pytest.raises(ValueError, match=message):  # The network checks too.
+        deep.network.deepen_from(models.PixelCNN(**{**settings, **change}).network)
+    with pytest.raises(ValueError, match="takes a PixelCNN, received RealNVP"):
+        deep.deepen_from(models.RealNVP(image_shape=(8, 8, 1), num_scales=1, filters=4))

@@ -522,13 +522,16 @@ def test_a_two_optimizer_checkpoint_cannot_change_dtype_policy_on_resume(tmp_pat
         recipe_common.under_global_policy(gan, lambda: None)
 
 
-def test_realnvp_recipe_deepens_the_flow_it_starts_from(tmp_path):
-    from keras_gen import models
-
-    recipe = _recipe("realnvp_mnist")
-    flags = ["--filters", "4", "--num-scales", "2"]
+@pytest.mark.parametrize("name, flags, grown", [
+    ("realnvp_mnist", ["--filters", "4", "--num-scales", "2"], ("num_blocks", 1, 3)),
+    ("pixelcnn_mnist", ["--filters", "4"], ("num_layers", 2, 4)),
+])
+def test_recipes_deepen_the_model_they_start_from(tmp_path, name, flags, grown):
+    recipe = _recipe(name)
+    key, shallow, deep = grown
+    flag = "--" + key.replace("_", "-")
     source = recipe.build_model(recipe.parser(recipe.PRESET).parse_args(
-        ["--out", str(tmp_path / "unused"), *flags]))
+        ["--out", str(tmp_path / "unused"), *flags, flag, str(shallow)]))
     for variable in source.trainable_variables:
         variable.assign(np.random.default_rng(0).normal(scale=0.1, size=variable.shape))
     run = tmp_path / "run"
@@ -538,16 +541,17 @@ def test_realnvp_recipe_deepens_the_flow_it_starts_from(tmp_path):
     def initialized(*more):
         args = recipe.parser(recipe.PRESET).parse_args(
             ["--out", str(tmp_path / "fine"), *flags, "--init-from", str(run), *more])
-        return recipe.initialized_model(args)
+        return recipe.initialized_model(args, recipe.build_model, recipe.INIT_FROM_HINT)
 
-    deep = initialized("--num-blocks", "3", "--deepen")
-    assert isinstance(deep, models.RealNVP) and deep.num_blocks == 3
-    images = np.linspace(-1.0, 1.0, 2 * 784, dtype="float32").reshape(2, 28, 28, 1)
+    grown_model = initialized(flag, str(deep), "--deepen")
+    assert type(grown_model) is type(source) and getattr(grown_model, key) == deep
+    images = np.where(np.arange(2 * 784) % 3 == 0, 1.0, -1.0).astype("float32")
+    images = images.reshape(2, 28, 28, 1)
     np.testing.assert_allclose(
-        deep.log_likelihood(images), source.log_likelihood(images), rtol=1e-5)
+        grown_model.log_likelihood(images), source.log_likelihood(images), rtol=1e-5)
     with pytest.raises(ValueError, match=(
-            r"with another .*num_blocks: num_blocks 1 \(expected 3\).*or add --deepen")):
-        initialized("--num-blocks", "3")
+            rf"with another .*{key}: {key} {shallow} \(expected {deep}\).*or add --deepen")):
+        initialized(flag, str(deep))
     with pytest.raises(SystemExit):
         recipe.main(recipe.PRESET, ["--out", str(tmp_path / "x"), "--deepen"])
 

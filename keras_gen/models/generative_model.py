@@ -71,6 +71,26 @@ class GenerativeModel(keras.Model):
         found = {name: getattr(self, name) for name in self._networks}
         return {name: net for name, net in found.items() if net is not None}
 
+    def _check_growable_from(self, source, grown):
+        """Raises unless `source` is this class with the same settings but `grown`.
+
+        For `deepen_from`: every `_network_args` entry except `grown` (the
+        one that may be larger here) must match, so a source with, e.g.,
+        another logit margin is refused although no weight shape shows it.
+        """
+        if not isinstance(source, type(self)):
+            raise ValueError(
+                f"deepen_from() takes a {type(self).__name__}, received "
+                f"{type(source).__name__}."
+            )
+        for key in self._network_args:
+            if key != grown and getattr(source, key) != getattr(self, key):
+                raise ValueError(
+                    f"deepen_from() needs a {type(self).__name__} with the same "
+                    f"{key}: this one has {getattr(self, key)!r}, the source "
+                    f"{getattr(source, key)!r}."
+                )
+
     @property
     def is_conditional(self):
         return self.num_classes is not None

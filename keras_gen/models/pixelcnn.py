@@ -147,6 +147,25 @@ class PixelCNN(SingleOptimizerModel):
         config.pop("latent_dim")  # Not an argument: the number of pixels.
         return config
 
+    def deepen_from(self, source):
+        """Starts this PixelCNN from a trained one with fewer layers.
+
+        The network takes `source`'s weights, with the extra layers
+        appended as the identity (`PixelCNNNetwork.deepen_from`): this model
+        then gives exactly `source`'s likelihoods and samples, with more
+        capacity and a receptive field one row taller per extra layer to
+        train.
+
+        Args:
+            source: a `PixelCNN` with the same settings but `num_layers`
+                (at most this one's).
+
+        Raises:
+            ValueError: when `source` is not such a model.
+        """
+        self._check_growable_from(source, "num_layers")
+        self.network.deepen_from(source.network)
+
     # ------------------------------------------------------------------
     # Inputs.
     # ------------------------------------------------------------------

@@ -374,17 +374,7 @@ class RealNVP(SingleOptimizerModel):
         Raises:
             ValueError: when `source` is not such a flow.
         """
-        if not isinstance(source, RealNVP):
-            raise ValueError(
-                f"deepen_from() takes a RealNVP, received {type(source).__name__}."
-            )
-        for key in self._network_args:
-            if key != "num_blocks" and getattr(source, key) != getattr(self, key):
-                raise ValueError(
-                    f"deepen_from() needs a flow with the same {key}: this one "
-                    f"has {getattr(self, key)!r}, the source "
-                    f"{getattr(source, key)!r}."
-                )
+        self._check_growable_from(source, "num_blocks")
         pairs = list(zip(
             self.network.coupling_networks, source.network.coupling_networks
         ))

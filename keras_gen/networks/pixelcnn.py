@@ -724,6 +724,66 @@ class PixelCNNNetwork(keras.Model):
         images = vertical[0].gather(top + tf.range(height))  # (H, B, W, C)
         return tf.transpose(images, (1, 0, 2, 3))
 
+    # ------------------------------------------------------------------
+    # Growing a trained network.
+    # ------------------------------------------------------------------
+
+    def deepen_from(self, source):
+        """Takes a trained `PixelCNNNetwork` with fewer layers.
+
+        Copies `source`'s layers into this network's first
+        `source.num_layers` layers and its head, and makes every extra layer
+        (appended after them, before the head) add zero to the residual
+        stream: the gated blocks' `residual` convolution is zeroed (so
+        h + residual(...) = h), the masked layers' convolution and label
+        embedding are zeroed. This network then computes exactly what
+        `source` does. The extra gated blocks' vertical stacks start from
+        the last trained block's vertical features with their random
+        initialization, so the zero convolutions get gradients and training
+        grows the extra layers from there, each widening the receptive
+        field by one row (the zero-initialized residual branch of Fixup
+        and SkipInit).
+
+        Args:
+            source: a built `PixelCNNNetwork` with the same settings but
+                `num_layers`, which must be at most this network's.
+
+        Raises:
+            ValueError: when `source` cannot be grown into this network.
+        """
+        for name in ("image_shape", "filters", "kernel_size",
+                     "hidden_kernel_size", "gated", "num_classes"):
+            if getattr(source, name) != getattr(self, name):
+                raise ValueError(
+                    f"Can only deepen a PixelCNN network with the same {name}: "
+                    f"this one has {getattr(self, name)!r}, the source "
+                    f"{getattr(source, name)!r}."
+                )
+        if source.num_layers > self.num_layers:
+            raise ValueError(
+                f"Can only deepen: the source has {source.num_layers} layers, "
+                f"this network {self.num_layers}."
+            )
+        pairs = [(self.head_hidden, source.head_hidden),
+                 (self.head_logits, source.head_logits)]
+        if self.gated:
+            pairs += zip(self.blocks, source.blocks)
+        else:
+            pairs += zip(self.convolutions, source.convolutions)
+            if self.num_classes is not None:
+                pairs += zip(self.label_embeddings, source.label_embeddings)
+        for layer, trained in pairs:
+            layer.set_weights(trained.get_weights())
+        extra = range(source.num_layers, self.num_layers)
+        if self.gated:
+            zeroed = [self.blocks[index].residual for index in extra]
+        else:
+            zeroed = [self.convolutions[index] for index in extra]
+            if self.num_classes is not None:
+                zeroed += [self.label_embeddings[index] for index in extra]
+        for layer in zeroed:
+            layer.set_weights([np.zeros(w.shape, w.dtype) for w in layer.get_weights()])
+
     def get_config(self):
         config = super().get_config()
         config.update(

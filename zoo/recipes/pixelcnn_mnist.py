@@ -80,21 +80,21 @@ from keras_gen import data
 from keras_gen import metrics
 from keras_gen import models
 from recipe_common import add_common_arguments
+from recipe_common import add_deepen_argument
 from recipe_common import add_init_from_argument
 from recipe_common import card_notes
-from recipe_common import copy_network_weights
 from recipe_common import cosine_adam
 from recipe_common import epochs_text
 from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
 from recipe_common import init_from_scores
-from recipe_common import load_init_source
-from recipe_common import start_from_init_source
+from recipe_common import initialized_model
+from recipe_common import mnist_steps_per_epoch
+from recipe_common import parse_arguments
 from recipe_common import publish_entry
 from recipe_common import resume_or_build
-from recipe_common import trained_model
 from recipe_common import run_record
-from recipe_common import mnist_steps_per_epoch
+from recipe_common import trained_model
 
 PAPER = (
     "van den Oord et al. 2016, Conditional Image Generation with PixelCNN "
@@ -117,7 +117,7 @@ PRESET = {
 SETTINGS = (
     "mixed_precision", "gated", "filters", "num_layers", "kernel_size",
     "hidden_kernel_size", "batch_size", "learning_rate", "warmup_steps",
-    "epochs", "seed", "weights_dtype", "init_from",
+    "epochs", "seed", "weights_dtype", "init_from", "deepen",
 )
 
 
@@ -135,7 +135,10 @@ def build_model(args):
     return model
 
 
-INIT_FROM_HINT = "set --filters, --num-layers and the kernel sizes to the source's."
+INIT_FROM_HINT = (
+    "set --filters, --num-layers and the kernel sizes to the source's (or add "
+    "--deepen to grow a network with fewer layers)."
+)
 
 
 def _binarize_images(batch):
@@ -143,16 +146,10 @@ def _binarize_images(batch):
 
 
 def train(args):
-    def build():
-        model = build_model(args)
-        if args.init_from:
-            copy_network_weights(
-                load_init_source(args.init_from), model, INIT_FROM_HINT
-            )
-            start_from_init_source(args)
-        return model
-
-    model, epochs_done = resume_or_build(args.out, args.resume, args.seed, build)
+    model, epochs_done = resume_or_build(
+        args.out, args.resume, args.seed,
+        lambda: initialized_model(args, build_model, INIT_FROM_HINT),
+    )
     train_set = data.load(
         "mnist", batch_size=args.batch_size, data_dir=args.data_dir,
         seed=args.seed, drop_remainder=True,
@@ -272,6 +269,7 @@ def parser(preset):
     p.add_argument("--hidden-kernel-size", type=int,
                    default=preset["hidden_kernel_size"])
     add_init_from_argument(p, "a trained PixelCNN's network")
+    add_deepen_argument(p, "the extra layers (appended after its last) of a network with fewer")
     p.add_argument("--card-note", default="",
                    help="a paragraph added to the card's notes on --publish "
                    "(e.g. how the run differed from this recipe)")
@@ -279,7 +277,7 @@ def parser(preset):
 
 
 def main(preset=PRESET, argv=None):
-    args = parser(preset).parse_args(argv)
+    args = parse_arguments(parser(preset), argv)
     model = trained_model(args, train, lambda: build_model(args))
     if args.publish:
         return publish(model, args)

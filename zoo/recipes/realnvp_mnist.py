@@ -107,21 +107,21 @@ from keras_gen import data
 from keras_gen import metrics
 from keras_gen import models
 from recipe_common import add_common_arguments
+from recipe_common import add_deepen_argument
 from recipe_common import add_init_from_argument
 from recipe_common import card_notes
-from recipe_common import copy_network_weights
 from recipe_common import cosine_adam
 from recipe_common import epochs_text
 from recipe_common import fit_checkpointed
 from recipe_common import fresh_results
 from recipe_common import init_from_scores
-from recipe_common import load_init_source
+from recipe_common import initialized_model
+from recipe_common import mnist_steps_per_epoch
+from recipe_common import parse_arguments
 from recipe_common import publish_entry
 from recipe_common import resume_or_build
-from recipe_common import start_from_init_source
-from recipe_common import trained_model
 from recipe_common import run_record
-from recipe_common import mnist_steps_per_epoch
+from recipe_common import trained_model
 
 PAPER = (
     "Dinh, Sohl-Dickstein & Bengio 2017, Density estimation using Real NVP, "
@@ -171,23 +171,9 @@ def build_model(args):
     return model
 
 
-def initialized_model(args):
-    """`build_model(args)`, started from `--init-from`'s flow when given
-    (copied, or with `--deepen` grown by `RealNVP.deepen_from`)."""
-    model = build_model(args)
-    if args.init_from:
-        source = load_init_source(args.init_from)
-        if args.deepen:
-            model.deepen_from(source)
-        else:
-            copy_network_weights(source, model, INIT_FROM_HINT)
-        start_from_init_source(args)
-    return model
-
-
 def train(args):
     model, epochs_done = resume_or_build(
-        args.out, args.resume, args.seed, lambda: initialized_model(args)
+        args.out, args.resume, args.seed, lambda: initialized_model(args, build_model, INIT_FROM_HINT)
     )
     # Images in [-1, 1]; the model dequantizes them itself, fresh each step.
     train_set = data.load(
@@ -316,18 +302,12 @@ def parser(preset):
                    default=preset["dequantization"],
                    help="uniform noise, or a learned q(u | k) (Flow++)")
     add_init_from_argument(p, "a trained RealNVP's flow and dequantizer")
-    p.add_argument("--deepen", action="store_true",
-                   help="with --init-from a flow with fewer residual blocks: "
-                        "copy them and start the extra blocks as the identity "
-                        "(RealNVP.deepen_from)")
+    add_deepen_argument(p, "the extra residual blocks of a flow with fewer")
     return p
 
 
 def main(preset=PRESET, argv=None):
-    p = parser(preset)
-    args = p.parse_args(argv)
-    if args.deepen and not args.init_from:
-        p.error("--deepen grows the flow of --init-from; give one")
+    args = parse_arguments(parser(preset), argv)
     model = trained_model(args, train, lambda: build_model(args))
     if args.publish:
         return publish(model, args)

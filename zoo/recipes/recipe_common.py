@@ -432,6 +432,39 @@ def add_init_from_argument(parser, what, default=None):
     )
 
 
+def add_deepen_argument(parser, what):
+    """`--deepen`: with `--init-from` a shallower model, grow it (the
+    model's `deepen_from`: `what` start as the identity)."""
+    parser.add_argument(
+        "--deepen", action="store_true",
+        help=f"with --init-from a shallower model of this recipe: copy it and "
+             f"start {what} as the identity (deepen_from)",
+    )
+
+
+def initialized_model(args, build_model, hint):
+    """`build_model(args)`, started from `--init-from`'s model when given:
+    its networks copied (`copy_network_weights`, which ends its errors with
+    `hint`), or with `--deepen` grown by the model's `deepen_from`."""
+    model = build_model(args)
+    if args.init_from:
+        source = load_init_source(args.init_from)
+        if getattr(args, "deepen", False):
+            model.deepen_from(source)
+        else:
+            copy_network_weights(source, model, hint)
+        start_from_init_source(args)
+    return model
+
+
+def parse_arguments(parser, argv):
+    """`parser.parse_args(argv)`, refusing `--deepen` without `--init-from`."""
+    args = parser.parse_args(argv)
+    if getattr(args, "deepen", False) and not args.init_from:
+        parser.error("--deepen grows the model of --init-from; give one")
+    return args
+
+
 def add_common_arguments(parser, preset):
     """Adds the flags every likelihood recipe has to an `argparse` parser.
 
