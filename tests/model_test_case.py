@@ -173,6 +173,10 @@ def run_bad_input_test(model, data):
     wrong_shape = np.zeros((4, *[d + 1 for d in model.data_shape]), "float32")
     with pytest.raises(ValueError, match="shape"):
         model.fit(wrong_shape, labels, epochs=1, verbose=0)
+    # The inputs of call() for a conditional model, [images, labels], are
+    # not fit()'s x.
+    with pytest.raises(ValueError, match=r"takes the data alone as x.*received x as a list"):
+        model.fit([images, labels if labels is not None else images], epochs=1, verbose=0)
     if model.is_image_model:
         with pytest.raises(ValueError, match=r"\[-1, 1\]"):
             model.fit(images * 127.5 + 127.5, labels, epochs=1, verbose=0)

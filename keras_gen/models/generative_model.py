@@ -146,6 +146,14 @@ class GenerativeModel(keras.Model):
     def _check_batch_shapes(self, x, y):
         """Checks static shapes of a batch; runs when `train_step` traces."""
         name = type(self).__name__
+        if isinstance(x, (list, tuple, dict)) or not hasattr(x, "shape"):
+            labels = " and the labels as y" if self.is_conditional else ""
+            raise ValueError(
+                f"{name}.fit() takes the data alone as x{labels}: fit(data"
+                f"{', labels' if self.is_conditional else ''}) or a dataset of "
+                f"{'(data, labels) pairs' if self.is_conditional else 'batches'}; "
+                f"received x as a {type(x).__name__}."
+            )
         shape = tuple(x.shape[1:])
         if len(shape) != len(self.data_shape) or any(
             known is not None and known != expected
@@ -212,6 +220,8 @@ class GenerativeModel(keras.Model):
             )
         if isinstance(x, (np.ndarray, tf.Tensor)):
             return np.asarray(x), None if y is None else np.asarray(y)
+        if isinstance(x, (list, tuple, dict)):  # _check_batch_shapes refuses it.
+            return x, y
         return None  # Generators and PyDatasets cannot be peeked at safely.
 
     def fit(self, x=None, y=None, **kwargs):
