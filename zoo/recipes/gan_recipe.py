@@ -127,7 +127,7 @@ def build_model(args):
     if args.init_from:
         # Before compile, so the generator's moving average starts from the
         # copied weights.
-        copy_network_weights(load_init_source(args.init_from), model)
+        copy_gan_networks(load_init_source(args.init_from), model)
     settings = {"generator_ema_decay": args.ema}
     if args.d_steps is not None:
         settings["d_steps"] = args.d_steps
@@ -143,7 +143,7 @@ def build_model(args):
     return model
 
 
-def copy_network_weights(source, model):
+def copy_gan_networks(source, model):
     """Starts `model`'s networks from a trained GAN's.
 
     The generator gets the weights `source` samples with (its moving
