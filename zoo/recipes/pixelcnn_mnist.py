@@ -269,7 +269,7 @@ def parser(preset):
     p.add_argument("--hidden-kernel-size", type=int,
                    default=preset["hidden_kernel_size"])
     add_init_from_argument(p, "a trained PixelCNN's network")
-    add_deepen_argument(p, "the extra layers (appended after its last) of a network with fewer")
+    add_deepen_argument(p, "the extra layers, appended after its last")
     p.add_argument("--card-note", default="",
                    help="a paragraph added to the card's notes on --publish "
                    "(e.g. how the run differed from this recipe)")

@@ -302,7 +302,7 @@ def parser(preset):
                    default=preset["dequantization"],
                    help="uniform noise, or a learned q(u | k) (Flow++)")
     add_init_from_argument(p, "a trained RealNVP's flow and dequantizer")
-    add_deepen_argument(p, "the extra residual blocks of a flow with fewer")
+    add_deepen_argument(p, "the extra residual blocks")
     return p
 
 

@@ -434,7 +434,8 @@ def add_init_from_argument(parser, what, default=None):
 
 def add_deepen_argument(parser, what):
     """`--deepen`: with `--init-from` a shallower model, grow it (the
-    model's `deepen_from`: `what` start as the identity)."""
+    model's `deepen_from`), `what` (e.g. "the extra layers") starting as
+    the identity."""
     parser.add_argument(
         "--deepen", action="store_true",
         help=f"with --init-from a shallower model of this recipe: copy it and "
