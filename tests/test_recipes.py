@@ -556,6 +556,45 @@ def test_recipes_deepen_the_model_they_start_from(tmp_path, name, flags, grown):
         recipe.main(recipe.PRESET, ["--out", str(tmp_path / "x"), "--deepen"])
 
 
+def test_a_run_fine_tuned_from_a_fine_tuned_run_counts_every_epoch(tmp_path):
+    import argparse
+
+    from keras_gen import callbacks
+
+    common = _recipe("recipe_common")
+
+    def trained(run, epochs, seconds):
+        run.mkdir(exist_ok=True)
+        (run / callbacks.AtomicCheckpoint.STATE_FILE).write_text(
+            json.dumps({"epochs_done": epochs, "logs": {}}))
+        common.add_train_seconds(str(run), seconds)
+
+    scratch, first, second = (tmp_path / name for name in ("scratch", "first", "second"))
+    trained(scratch, 12, 100.0)
+    first.mkdir()
+    common.start_from_init_source(argparse.Namespace(init_from=str(scratch), out=str(first)))
+    trained(first, 4, 10.0)
+    assert common.init_source_record(str(first)) == {
+        "source": f"{first} (fine-tuned from {scratch})",
+        "epochs": 16,
+        "train_seconds": 110.0,
+    }
+    second.mkdir()
+    common.start_from_init_source(argparse.Namespace(init_from=str(first), out=str(second)))
+    trained(second, 1, 1.0)
+    assert common.read_train_seconds(str(second)) == 111.0
+    assert common.init_from_scores(argparse.Namespace(init_from=str(second))) == {
+        "init_from": f"{second} (fine-tuned from {first} (fine-tuned from {scratch}))",
+        "init_from_epochs": 17,
+    }
+    # A run without the lineage file (an older run) counts its own epochs
+    # only; one whose source's epochs are unknown counts None.
+    (first / "init_source.json").unlink()
+    assert common.init_source_record(str(first))["epochs"] == 4
+    (second / "init_source.json").write_text(json.dumps({"source": "x", "epochs": None}))
+    assert common.init_source_record(str(second))["epochs"] is None
+
+
 def test_cosine_adam_warms_up_then_decays_over_the_rest_of_the_run():
     import argparse
 

@@ -11,6 +11,7 @@ DEFAULT_DATA_DIR = os.environ.get(
     "KERAS_GEN_DATA_DIR", os.path.join(ROOT, "..", "shared", "data")
 )
 _LEDGER = "train_seconds.json"
+_INIT_SOURCE = "init_source.json"  # What a fine-tuning run started from.
 MNIST_TRAIN_EXAMPLES = 60_000
 
 # docs/metrics.md: the same protocol (10,000 images vs the MNIST test split,
@@ -286,9 +287,16 @@ def init_source_record(init_from):
     from keras_gen import zoo
 
     if _is_run_directory(init_from):
+        source, epochs = init_from, callbacks.AtomicCheckpoint.epochs_done(init_from)
+        lineage = os.path.join(init_from, _INIT_SOURCE)
+        if os.path.exists(lineage):  # A run that was itself fine-tuned.
+            with open(lineage) as f:
+                earlier = json.load(f)
+            source = f"{init_from} (fine-tuned from {earlier['source']})"
+            epochs = None if earlier["epochs"] is None else earlier["epochs"] + epochs
         return {
-            "source": init_from,
-            "epochs": callbacks.AtomicCheckpoint.epochs_done(init_from),
+            "source": source,
+            "epochs": epochs,
             "train_seconds": read_train_seconds(init_from),
         }
     entry = zoo.get_entry(init_from)
@@ -305,9 +313,17 @@ def init_source_record(init_from):
 
 def start_from_init_source(args):
     """`--init-from`'s bookkeeping when a run starts: the source's training
-    time counts towards this run's (`OUT/train_seconds.json`)."""
+    time counts towards this run's (`OUT/train_seconds.json`), and the
+    source and its epochs are kept in `OUT/init_source.json`, so a run
+    fine-tuned from this one's directory counts them too."""
+    from keras_gen.utils import files
+
     earlier = init_source_record(args.init_from)
     add_train_seconds(args.out, earlier["train_seconds"] or 0.0)
+    files.atomic_write_bytes(
+        os.path.join(args.out, _INIT_SOURCE),
+        json.dumps({"source": earlier["source"], "epochs": earlier["epochs"]}).encode(),
+    )
     print(f"fine-tuning the networks of {earlier['source']}")
 
 
