@@ -61,11 +61,11 @@ a column to the receptive field, which reaches 19 rows above a pixel
 instead of 15; 748,129 weights; 976-1,103 s per epoch, where version 4's
 12-layer runs took 811-1,131 s on another day: 20-step timings here, 0.74
 and 1.02 s per step for 12 layers and 1.02 for 16, were too noisy to price
-the extra depth). A fresh Adam, 500 warm-up
-steps to 3e-4, then cosine-decayed over the 5 epochs, `--mixed-precision`:
-training loss 81.62, 81.41, 81.09, 80.83, 80.72 (version 4's last epoch:
-81.99); test NLL 81.44 after epoch 1, 80.86 after epoch 3, **80.59 +-
-0.20 nats** after epoch 5: 1.21 better than version 4 and the bar met.
+the extra depth). A fresh Adam, 500 warm-up steps to 3e-4, then
+cosine-decayed over the 5 epochs, `--mixed-precision`: training loss
+81.62, 81.41, 81.09, 80.83, 80.72 (version 4's last epoch: 81.99); test
+NLL 81.44 after epoch 1, 80.86 after epoch 3, **80.59 +- 0.20 nats** after
+epoch 5: 1.21 better than version 4 and the bar met.
 The 12-layer network's 9 fine-tuning epochs (versions 3 and 4) had gained
 0.53 nats (82.33 -> 81.80); these 5 epochs of the deeper one gained 1.21.
 
